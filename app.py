@@ -1,0 +1,75 @@
+"""Routes, schedules and stream handlers: parse, call the service, answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalice import Chalice, Response
+
+from chalicelib.http import answer_response, answers, json_response, normalize_chalice_error
+from chalicelib.observability import http_middleware
+from chalicelib.services.container import reads, registrations
+from chalicelib.services.registrations import WebhookRequest
+from chalicelib.settings import settings
+
+app = Chalice(app_name="sales-office")
+app.register_middleware(http_middleware(lambda: settings().tracing), "http")
+
+ANY_TYPE = ["*/*"]  # the service answers 415 itself, in the one error shape
+
+
+@app.middleware("http")
+def one_error_shape(event, get_response):  # type: ignore[no-untyped-def]
+    return normalize_chalice_error(get_response(event))
+
+
+def now() -> datetime:
+    """The one clock read of a request; whole seconds, like every time we show."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def webhook_request() -> WebhookRequest:
+    request = app.current_request
+    headers = request.headers
+    return WebhookRequest(
+        registrant_id=headers.get("x-registrant-id"),
+        signature=headers.get("x-signature"),
+        idempotency_key=headers.get("idempotency-key"),
+        content_type=headers.get("content-type"),
+        body=request.raw_body or b"",
+    )
+
+
+@app.route("/v1/registrations", methods=["POST"], content_types=ANY_TYPE)
+@answers
+def register() -> Response:
+    answer = registrations().register(webhook_request(), now())
+    return answer_response(
+        answer.code, answer.body, replayed=answer.replayed, retry_after=answer.retry_after
+    )
+
+
+@app.route("/v1/registrations", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def list_registrations() -> Response:
+    at = now()
+    caller = registrations().authenticate(webhook_request(), at)
+    query = app.current_request.query_params or {}
+    return json_response(reads().registrations(caller, dict(query), at), 200)
+
+
+@app.route("/v1/registrations/{registration_id}", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def get_registration(registration_id: str) -> Response:
+    at = now()
+    caller = registrations().authenticate(webhook_request(), at)
+    return json_response(reads().registration(caller, registration_id, at), 200)
+
+
+@app.route("/v1/events", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def list_events() -> Response:
+    at = now()
+    caller = registrations().authenticate(webhook_request(), at)
+    query = app.current_request.query_params or {}
+    return json_response(reads().events(caller, dict(query), at), 200)

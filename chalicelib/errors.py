@@ -1,0 +1,68 @@
+"""Errors as values: a code, the rule that decided (if one did), a message.
+
+Nothing here knows HTTP; the edge (``chalicelib/http.py``) maps codes to
+status codes and renders the one error shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.rules.refusals import Refusal
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    rule: str | None = None
+    fields: tuple[FieldError, ...] = ()
+    retry_after: int | None = None  # seconds, for 429/409-in-progress/503
+
+    def document(self) -> dict[str, Any]:
+        """The one error shape of API.md."""
+        error: dict[str, Any] = {"code": self.code, "rule": self.rule, "message": self.message}
+        if self.fields:
+            error["fields"] = [{"field": f.field, "message": f.message} for f in self.fields]
+        return {"error": error}
+
+
+class Failed(Exception):
+    """Raised to stop a use case early; carries the Problem to answer."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.code)
+        self.problem = problem
+
+
+def from_refusal(refusal: Refusal) -> Problem:
+    fields = (FieldError(refusal.field, refusal.message),) if refusal.field else ()
+    return Problem(refusal.code, refusal.message, refusal.rule, fields)
+
+
+def validation_error(*fields: FieldError) -> Problem:
+    return Problem("VALIDATION_ERROR", "The request is not valid; see error.fields.", None, fields)
+
+
+def unauthenticated() -> Problem:
+    # One message for every cause: a caller probing ids or secrets learns nothing.
+    return Problem("UNAUTHENTICATED", "Missing or invalid credentials.")
+
+
+def not_found(what: str) -> Problem:
+    return Problem("NOT_FOUND", f"No such {what}.")
+
+
+def unavailable() -> Problem:
+    return Problem(
+        "UNAVAILABLE",
+        "The store is unavailable; nothing was written. Retry with the same Idempotency-Key.",
+        retry_after=5,
+    )

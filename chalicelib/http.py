@@ -1,0 +1,95 @@
+"""The edge: error codes to HTTP status codes, and the one error shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Response
+
+from chalicelib.errors import Problem
+from chalicelib.observability import logger
+
+STATUS = {
+    "VALIDATION_ERROR": 400,
+    "INVALID_PHONE": 400,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "DUPLICATE_LIVE_CLAIM": 409,
+    "RECOMMENDATION_LIMIT": 409,
+    "REGISTRATION_TOO_LATE": 409,
+    "TOO_CLOSE_TO_VISIT": 409,
+    "BROKER_NOT_CERTIFIED": 409,
+    "BROKER_ID_MISMATCH": 409,
+    "IDEMPOTENCY_IN_PROGRESS": 409,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "IDEMPOTENCY_KEY_REUSED": 422,
+    "RATE_LIMITED": 429,
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
+}
+JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def json_response(body: str | dict[str, Any], status: int, **headers: str) -> Response:
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    return Response(body=text, status_code=status, headers={**JSON, **headers})
+
+
+def problem_response(problem: Problem) -> Response:
+    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else {}
+    return json_response(problem.document(), STATUS[problem.code], **headers)
+
+
+def answer_response(code: str | None, body: str, *, replayed: bool, retry_after: int | None) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    return json_response(body, 201 if code is None else STATUS[code], **headers)
+
+
+# Chalice answers a few things itself ({"Code": ..., "Message": ...}):
+# rewrite them into the one error shape.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "METHOD_NOT_ALLOWED",
+    "UnsupportedMediaType": "UNSUPPORTED_MEDIA_TYPE",
+    "NotFoundError": "NOT_FOUND",
+    "BadRequestError": "VALIDATION_ERROR",
+    "InternalServerError": "INTERNAL",
+}
+
+
+def normalize_chalice_error(response: Response) -> Response:
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = _CHALICE_CODES.get(str(body["Code"]), "INTERNAL")
+        if code == "INTERNAL":
+            logger.error("unhandled error answered by chalice", extra={"chalice": body["Code"]})
+            return problem_response(Problem("INTERNAL", "Something went wrong on our side."))
+        fixed = json_response(Problem(code, str(body["Message"])).document(), response.status_code)
+        fixed.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
+        return fixed
+    return response
+
+
+def answers(view: Any) -> Any:
+    """Turn a view's Failed/StoreUnavailable into the one error shape."""
+    import functools
+
+    from chalicelib.errors import Failed, unavailable
+    from chalicelib.store import StoreUnavailable
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except Failed as failed:
+            return problem_response(failed.problem)
+        except StoreUnavailable:
+            logger.exception("store unavailable")
+            return problem_response(unavailable())
+
+    return wrapper

@@ -1,0 +1,121 @@
+"""A customer's claims: who holds them, for how long, and whether they live.
+
+The customer is the unit of consistency: every decision about a customer
+reads its whole history of claims and replaces it in one write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    CHANNEL = "channel"
+    DISTRIBUTION = "distribution"
+    ECOMMERCE = "ecommerce"
+    BROKER = "broker"
+    CONSULTANT = "consultant"
+
+
+class Status(StrEnum):
+    PROVISIONAL = "provisional"
+    PROTECTED = "protected"
+    LAPSED = "lapsed"
+    EXPIRED = "expired"
+    CONVERTED = "converted"
+
+
+@dataclass(frozen=True)
+class Period:
+    starts_at: datetime
+    ends_at: datetime
+
+    def contains(self, now: datetime) -> bool:
+        """Half-open: the period is over at ``ends_at`` exactly."""
+        return self.starts_at <= now < self.ends_at
+
+
+@dataclass(frozen=True)
+class Claim:
+    registration_id: str
+    registrant_id: str
+    source: Source
+    created_at: datetime
+    # R-PROT-1 ordinal; None for a report that does not count (R-PROT-3)
+    ordinal: int | None
+    protection: Period | None
+    visit_window: Period | None = None  # R-REG-3 provisional hold
+    converted_at: datetime | None = None
+    # what created it, so a retried request is recognised (idempotency)
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+    def status(self, now: datetime) -> Status:
+        if self.converted_at is not None and self.converted_at <= now:
+            return Status.CONVERTED
+        if self.protection is not None:
+            return Status.PROTECTED if now < self.protection.ends_at else Status.EXPIRED
+        if self.visit_window is not None and now < self.visit_window.ends_at:
+            return Status.PROVISIONAL
+        return Status.LAPSED
+
+    def is_live(self, now: datetime) -> bool:
+        """R-DUP-1: a protection not yet ended or a hold still in its window."""
+        return self.status(now) in (Status.PROTECTED, Status.PROVISIONAL)
+
+    def counts_toward_limit(self) -> bool:
+        """R-PROT-1 counts protections that took effect; lapsed holds do not."""
+        return self.protection is not None and self.ordinal is not None
+
+
+@dataclass(frozen=True)
+class LateApproval:
+    """A sales manager's approval of a late entry (R-REG-1, R-REG-2).
+
+    Created by staff (a later capability); the registration rules only read it.
+    """
+
+    registrant_id: str
+    visit_date: date
+    approved_at: datetime
+    approved_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Customer:
+    claims: tuple[Claim, ...] = ()
+    approvals: tuple[LateApproval, ...] = ()
+    version: int | None = None  # None: not yet stored
+
+    def live_claim(self, now: datetime) -> Claim | None:
+        return next((c for c in self.claims if c.is_live(now)), None)
+
+    def recommendations(self) -> int:
+        return sum(1 for c in self.claims if c.counts_toward_limit())
+
+    def claim_from_request(self, registrant_id: str, idempotency_key: str) -> Claim | None:
+        return next(
+            (
+                c
+                for c in self.claims
+                if c.registrant_id == registrant_id and c.idempotency_key == idempotency_key
+            ),
+            None,
+        )
+
+    def approval_for(self, registrant_id: str, visit_date: date) -> LateApproval | None:
+        return next(
+            (
+                a
+                for a in self.approvals
+                if a.registrant_id == registrant_id and a.visit_date == visit_date
+            ),
+            None,
+        )
+
+    def with_claim(self, claim: Claim) -> Customer:
+        return replace(self, claims=(*self.claims, claim))
+

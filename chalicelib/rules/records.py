@@ -1,0 +1,64 @@
+"""Plain records the services pass between the rules and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .claims import Claim, Source
+
+# API.md: the first answer for an Idempotency-Key is kept for 24 hours.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Registrant:
+    registrant_id: str
+    kind: Source  # channel, distribution or ecommerce: from the record, never the request
+    name: str
+    secret: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a registrant may read about one of its registrations."""
+
+    claim: Claim
+    customer_key: str
+    customer_name: str
+    phone_masked: str
+    visit_at: datetime | None
+    note: str | None
+
+    @property
+    def registration_id(self) -> str:
+        return self.claim.registration_id
+
+    @property
+    def registrant_id(self) -> str:
+        return self.claim.registrant_id
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The first answer given to (registrant, Idempotency-Key)."""
+
+    registrant_id: str
+    idempotency_key: str
+    request_hash: str
+    code: str | None  # None: the registration was accepted
+    body: str  # JSON, replayed byte for byte
+    created_at: datetime
+
+    def is_current(self, now: datetime) -> bool:
+        return now < self.created_at + IDEMPOTENCY_WINDOW
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    type: str
+    registrant_id: str
+    registration_id: str
+    occurred_at: datetime

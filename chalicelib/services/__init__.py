@@ -1,0 +1,1 @@
+"""Use cases: load state, ask the rules, commit one write, answer."""

@@ -1,0 +1,96 @@
+"""The registration request body: shape checks, then phone normalization."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from chalicelib.errors import Failed, FieldError, Problem, validation_error
+from chalicelib.rules.phone import mask_phone, normalize_phone
+
+MAX_BODY_BYTES = 16 * 1024
+
+# printable text: no control characters (NUL, newlines, escapes)
+_Text = r"^[^\x00-\x1f\x7f]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_Text)]
+Note = Annotated[str, StringConstraints(max_length=500)]
+PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class _Customer(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: Name
+    phone: PhoneText
+
+
+class _Registration(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    customer: _Customer
+    visit_at: AwareDatetime | None = None
+    note: Note | None = None
+
+
+@dataclass(frozen=True)
+class RegistrationBody:
+    name: str
+    phone: str  # normalized
+    visit_at: datetime | None
+    note: str | None
+    request_hash: str  # of the parsed body: same request, same hash
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+
+def parse_registration(raw: bytes) -> RegistrationBody:
+    """The validated body, or Failed(VALIDATION_ERROR | INVALID_PHONE)."""
+    try:
+        parsed = _Registration.model_validate_json(raw)
+    except ValidationError as exc:
+        raise Failed(validation_error(*_field_errors(exc))) from exc
+    phone = normalize_phone(parsed.customer.phone)
+    if phone is None:
+        raise Failed(
+            Problem(
+                "INVALID_PHONE",
+                "customer.phone is not a mainland China mobile number.",
+                fields=(FieldError("customer.phone", "expected 1[3-9] and 9 more digits"),),
+            )
+        )
+    canonical = json.dumps(
+        parsed.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return RegistrationBody(
+        name=parsed.customer.name,
+        phone=phone,
+        visit_at=parsed.visit_at,
+        note=parsed.note,
+        request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+def peek_phone(raw: bytes) -> str | None:
+    """The normalized phone if the body plausibly has one; used only to fetch
+    the customer in the same round trip as the caller's credentials, before
+    the caller is authenticated (nothing is answered from it)."""
+    try:
+        doc: Any = json.loads(raw)
+        phone = doc["customer"]["phone"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return normalize_phone(phone) if isinstance(phone, str) and len(phone) <= 32 else None
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        errors.append(FieldError(where, message))
+    return errors

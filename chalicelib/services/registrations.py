@@ -1,0 +1,287 @@
+"""The registration webhook: authenticate, replay or decide, commit, answer.
+
+Requests to the store per registration (see docs/benchmarks.md):
+accepted 3 (one BatchGetItem, the conditional PutItem on the customer, one
+BatchWriteItem), refused 2, replayed 1.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.errors import (
+    Failed,
+    FieldError,
+    Problem,
+    from_refusal,
+    unauthenticated,
+    validation_error,
+)
+from chalicelib.observability import count, logger
+from chalicelib.rules.claims import Claim, Customer
+from chalicelib.rules.phone import customer_key
+from chalicelib.rules.records import Event, Registrant, Registration, StoredAnswer
+from chalicelib.rules.refusals import Refusal
+from chalicelib.rules.registration import Recommendation, decide
+from chalicelib.settings import Settings
+from chalicelib.signing import verify
+from chalicelib.store import Store, StoreUnavailable, VersionConflict
+
+from .ids import derived_id, new_id
+from .intake import MAX_BODY_BYTES, RegistrationBody, parse_registration, peek_phone
+from .ratelimit import RateLimiter
+from .views import registration_view
+
+# A claim made by the same key less than this long ago belongs to a request
+# still running (409); older, its request died after the decisive write and a
+# retry completes it. Longer than the API function's timeout.
+IN_PROGRESS_SECONDS = 30
+# Lost races before giving up with 503; each loss means another registration
+# for the same customer committed, so a few are plenty.
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    registrant_id: str | None
+    signature: str | None
+    idempotency_key: str | None
+    content_type: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send back: ``code`` None for success, else the error code."""
+
+    code: str | None
+    body: str
+    replayed: bool = False
+    retry_after: int | None = None
+
+
+class Registrations:
+    def __init__(self, store: Store, settings: Settings, limiter: RateLimiter) -> None:
+        self._store = store
+        self._settings = settings
+        self._policy = settings.policy
+        self._limiter = limiter
+
+    # -- the webhook ---------------------------------------------------------
+
+    def register(self, req: WebhookRequest, now: datetime) -> Answer:
+        try:
+            return self._register(req, now)
+        except Failed as failed:
+            return _problem_answer(failed.problem)
+
+    def authenticate(self, req: WebhookRequest, now: datetime) -> Registrant:
+        """For the read routes: the signed caller, or Failed(401/429)."""
+        if not req.registrant_id or not req.signature:
+            raise Failed(unauthenticated())
+        registrant = self._store.get_registrant(req.registrant_id)
+        return self._verified(registrant, req, now)
+
+    def _register(self, req: WebhookRequest, now: datetime) -> Answer:
+        _check_transport(req)
+        if not req.registrant_id or not req.signature:
+            raise Failed(unauthenticated())
+        if not _valid_idempotency_key(req.idempotency_key):
+            self.authenticate(req, now)
+            raise Failed(
+                validation_error(
+                    FieldError("Idempotency-Key", "required: 1 to 255 printable ASCII characters")
+                )
+            )
+        assert req.idempotency_key is not None
+        peeked = peek_phone(req.body)
+        peeked_key = self._key(peeked) if peeked else None
+        ctx = self._store.load_registration_context(
+            req.registrant_id, req.idempotency_key, peeked_key
+        )
+        registrant = self._verified(ctx.registrant, req, now)
+        body = parse_registration(req.body)
+        if ctx.answer is not None and ctx.answer.is_current(now):
+            return _replay(ctx.answer, body)
+        key = self._key(body.phone)
+        customer = ctx.customer if key == peeked_key else self._store.get_customer(key)
+        return self._decide_and_commit(
+            registrant, req.idempotency_key, body, key, customer or Customer(), now
+        )
+
+    def _verified(self, registrant: Registrant | None, req: WebhookRequest, now: datetime) -> Registrant:
+        if registrant is None or not registrant.enabled or not req.signature:
+            logger.info("authentication refused", extra={"reason": "unknown or disabled"})
+            raise Failed(unauthenticated())
+        if not verify(registrant.secret, req.signature, req.body, now.timestamp()):
+            logger.info("authentication refused", extra={"reason": "signature"})
+            raise Failed(unauthenticated())
+        wait = self._limiter.retry_after(registrant.registrant_id, now.timestamp())
+        if wait is not None:
+            raise Failed(Problem("RATE_LIMITED", "Too many requests.", retry_after=wait))
+        return registrant
+
+    def _decide_and_commit(
+        self,
+        registrant: Registrant,
+        idempotency_key: str,
+        body: RegistrationBody,
+        key: str,
+        customer: Customer,
+        now: datetime,
+    ) -> Answer:
+        for _ in range(MAX_ATTEMPTS):
+            earlier = customer.claim_from_request(registrant.registrant_id, idempotency_key)
+            if earlier is not None and now < earlier.created_at + timedelta(hours=24):
+                return self._resume(earlier, registrant, idempotency_key, body, key, now)
+            rec = Recommendation(
+                registration_id=new_id("rg", now),
+                registrant_id=registrant.registrant_id,
+                source=registrant.kind,
+                visit_at=body.visit_at,
+                idempotency_key=idempotency_key,
+                request_hash=body.request_hash,
+            )
+            outcome = decide(rec, customer, now, self._policy)
+            if isinstance(outcome, Refusal):
+                return self._refuse(outcome, registrant, idempotency_key, body, now)
+            try:
+                self._store.commit_customer(key, body.phone, customer.with_claim(outcome), now)
+            except VersionConflict as conflict:
+                # lost a race: decide again against what won
+                current = conflict.current
+                customer = current if isinstance(current, Customer) else (
+                    self._store.get_customer(key) or Customer()
+                )
+                continue
+            return self._accept(outcome, key, body, now, now)
+        raise StoreUnavailable("too much contention on one customer")
+
+    def _resume(
+        self,
+        earlier: Claim,
+        registrant: Registrant,
+        idempotency_key: str,
+        body: RegistrationBody,
+        key: str,
+        now: datetime,
+    ) -> Answer:
+        """A request with this key already won the customer."""
+        stored = self._store.get_answer(registrant.registrant_id, idempotency_key)
+        if stored is not None:
+            return _replay(stored, body)
+        if earlier.request_hash != body.request_hash:
+            return _problem_answer(_key_reused())
+        if now < earlier.created_at + timedelta(seconds=IN_PROGRESS_SECONDS):
+            return _problem_answer(
+                Problem(
+                    "IDEMPOTENCY_IN_PROGRESS",
+                    "A request with this Idempotency-Key is still being processed.",
+                    retry_after=1,
+                )
+            )
+        logger.warning("completing a registration whose request died after its decision")
+        return self._accept(earlier, key, body, earlier.created_at, now)
+
+    def _accept(
+        self, claim: Claim, key: str, body: RegistrationBody, decided_at: datetime, now: datetime
+    ) -> Answer:
+        registration = Registration(
+            claim=claim,
+            customer_key=key,
+            customer_name=body.name,
+            phone_masked=body.phone_masked,
+            visit_at=body.visit_at,
+            note=body.note,
+        )
+        text = _json(registration_view(registration, decided_at, self._policy.zone))
+        answer = StoredAnswer(
+            claim.registrant_id, claim.idempotency_key or "", body.request_hash, None, text, decided_at
+        )
+        self._store.save_acceptance(registration, protected_event(claim), answer)
+        count("RegistrationAccepted", source=claim.source.value)
+        logger.info(
+            "registration accepted",
+            extra={
+                "registration_id": claim.registration_id,
+                "status": claim.status(decided_at).value,
+                "phone": body.phone_masked,
+            },
+        )
+        return Answer(None, text)
+
+    def _refuse(
+        self,
+        refusal: Refusal,
+        registrant: Registrant,
+        idempotency_key: str,
+        body: RegistrationBody,
+        now: datetime,
+    ) -> Answer:
+        problem = from_refusal(refusal)
+        text = _json(problem.document())
+        answer = StoredAnswer(
+            registrant.registrant_id, idempotency_key, body.request_hash, problem.code, text, now
+        )
+        earlier = self._store.save_refusal(answer)
+        if earlier is not None:
+            return _replay(earlier, body)
+        count("RegistrationRefused", rule=refusal.rule or "none", code=refusal.code)
+        logger.info(
+            "registration refused",
+            extra={"rule": refusal.rule, "code": refusal.code, "phone": body.phone_masked},
+        )
+        return Answer(problem.code, text)
+
+    def _key(self, phone: str) -> str:
+        return customer_key(phone, self._settings.phone_hmac_key)
+
+
+def protected_event(claim: Claim) -> Event | None:
+    """``registration.protected`` when the protection starts at registration."""
+    if claim.protection is None:
+        return None
+    return Event(
+        event_id=derived_id("ev", claim.registration_id, "registration.protected"),
+        type="registration.protected",
+        registrant_id=claim.registrant_id,
+        registration_id=claim.registration_id,
+        occurred_at=claim.protection.starts_at,
+    )
+
+
+def _check_transport(req: WebhookRequest) -> None:
+    if len(req.body) > MAX_BODY_BYTES:
+        raise Failed(Problem("PAYLOAD_TOO_LARGE", "The body is over 16 KiB."))
+    media_type = (req.content_type or "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise Failed(Problem("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json."))
+
+
+def _valid_idempotency_key(key: str | None) -> bool:
+    return key is not None and 1 <= len(key) <= 255 and all(" " <= ch <= "~" for ch in key)
+
+
+def _replay(stored: StoredAnswer, body: RegistrationBody) -> Answer:
+    if stored.request_hash != body.request_hash:
+        return _problem_answer(_key_reused())
+    return Answer(stored.code, stored.body, replayed=True)
+
+
+def _key_reused() -> Problem:
+    return Problem(
+        "IDEMPOTENCY_KEY_REUSED",
+        "This Idempotency-Key was used with a different body within 24 hours.",
+    )
+
+
+def _problem_answer(problem: Problem) -> Answer:
+    return Answer(problem.code, _json(problem.document()), retry_after=problem.retry_after)
+
+
+def _json(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+

@@ -1,0 +1,63 @@
+"""Configuration, read from the environment when first asked for, never at import.
+
+Chalice puts each stage's ``environment_variables`` (``.chalice/config.json``)
+into the environment; tests set them before calling ``settings()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+
+from chalicelib.rules.policy import Policy, policy_from_overrides
+
+
+class SettingsError(RuntimeError):
+    """The stage's configuration is missing a value or has a wrong one."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_prefix: str
+    region: str
+    dynamodb_endpoint: str | None
+    phone_hmac_key: bytes
+    policy: Policy
+    # events become visible in the feed after this delay, so that a writer
+    # still in flight can never slip an event behind a reader's cursor
+    event_settle_seconds: int
+    # per-registrant request rate for this instance (requests per second, burst)
+    rate_per_second: float
+    rate_burst: int
+    tracing: bool
+
+    def table_name(self, table: str) -> str:
+        return f"{self.table_prefix}-{table}"
+
+
+@cache
+def settings() -> Settings:
+    env = os.environ
+    key = env.get("PHONE_HMAC_KEY", "")
+    if len(key) < 16:
+        raise SettingsError("PHONE_HMAC_KEY must be set (at least 16 characters)")
+    try:
+        overrides = json.loads(env.get("POLICY_OVERRIDES") or "{}")
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"POLICY_OVERRIDES is not JSON: {exc}") from exc
+    stage = env.get("STAGE", "local")
+    return Settings(
+        stage=stage,
+        table_prefix=env.get("TABLE_PREFIX", f"sales-office-{stage}"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "cn-north-1",
+        dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+        phone_hmac_key=key.encode(),
+        policy=policy_from_overrides(overrides),
+        event_settle_seconds=int(env.get("EVENT_SETTLE_SECONDS", "30")),
+        rate_per_second=float(env.get("RATE_PER_SECOND", "20")),
+        rate_burst=int(env.get("RATE_BURST", "40")),
+        tracing=env.get("POWERTOOLS_TRACE_DISABLED", "true").lower() != "true",
+    )

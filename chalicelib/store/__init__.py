@@ -1,0 +1,33 @@
+"""The only package that knows DynamoDB."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from chalicelib.settings import settings
+
+from .errors import StoreUnavailable, VersionConflict
+from .repository import RegistrationContext, Store
+from . import tables
+from .tables import bind
+
+__all__ = [
+    "RegistrationContext",
+    "Store",
+    "StoreUnavailable",
+    "VersionConflict",
+    "create_tables",
+    "store",
+]
+
+
+@cache
+def store() -> Store:
+    """The stage's store, built on first use (never at import)."""
+    return Store(bind(settings()))
+
+
+def create_tables(*, ttl_supported: bool = True) -> None:
+    """Create the stage's tables where missing (tests, local stage, admin)."""
+    store()  # binds the models to this stage's table names first
+    tables.create_tables(ttl_supported=ttl_supported)

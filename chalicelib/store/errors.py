@@ -1,0 +1,15 @@
+"""Store failures, wrapped once so nothing above the store knows botocore."""
+
+from __future__ import annotations
+
+
+class StoreUnavailable(RuntimeError):
+    """DynamoDB could not be reached or stayed throttled after retries."""
+
+
+class VersionConflict(RuntimeError):
+    """The customer changed since it was read; ``current`` holds it when known."""
+
+    def __init__(self, current: object | None) -> None:
+        super().__init__("customer changed since read")
+        self.current = current

@@ -1,0 +1,292 @@
+"""The store: every read and conditional write the services need.
+
+The customer item decides; everything else (registration records, events,
+idempotency answers) follows it and can be rewritten from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError
+
+from chalicelib.rules.claims import Customer
+from chalicelib.rules.records import (
+    IDEMPOTENCY_WINDOW,
+    Event,
+    Registrant,
+    Registration,
+    StoredAnswer,
+)
+
+from .errors import VersionConflict
+from .failures import is_condition_failure, unavailable_on_outage
+from .mapping import (
+    answer_from_item,
+    answer_key,
+    customer_from_item,
+    customer_to_item,
+    registrant_from_item,
+    registration_from_item,
+    registration_to_item,
+)
+from .models import CustomerItem, EventItem, IdempotencyItem, RegistrantItem, RegistrationItem
+
+
+@dataclass(frozen=True)
+class RegistrationContext:
+    """Everything a registration decision reads, fetched in one round trip."""
+
+    registrant: Registrant | None
+    answer: StoredAnswer | None
+    customer: Customer | None
+
+
+def event_position(event: Event) -> str:
+    return f"{int(event.occurred_at.timestamp() * 1000):013d}#{event.event_id}"
+
+
+class Store:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @property
+    def _client(self) -> Any:
+        return self._connection.client
+
+    # -- registration path -------------------------------------------------
+
+    def load_registration_context(
+        self, registrant_id: str, idempotency_key: str, customer_key: str | None
+    ) -> RegistrationContext:
+        """One BatchGetItem, strongly consistent, across three tables."""
+        wanted: list[tuple[type[Any], dict[str, Any]]] = [
+            (RegistrantItem, {"registrant_id": {"S": registrant_id}}),
+            (IdempotencyItem, {"key": {"S": answer_key(registrant_id, idempotency_key)}}),
+        ]
+        if customer_key is not None:
+            wanted.append((CustomerItem, {"customer_key": {"S": customer_key}}))
+        found = self._batch_get(wanted)
+        registrant = found.get(RegistrantItem)
+        answer = found.get(IdempotencyItem)
+        customer = found.get(CustomerItem)
+        return RegistrationContext(
+            registrant=registrant_from_item(registrant) if registrant else None,
+            answer=answer_from_item(answer) if answer else None,
+            customer=customer_from_item(customer) if customer else None,
+        )
+
+    def commit_customer(
+        self, customer_key: str, phone: str, customer: Customer, now: datetime
+    ) -> Customer:
+        """Replace the customer if nobody changed it since it was read.
+
+        The one write that decides ownership. On a lost race the current
+        customer comes back with the refusal (ReturnValuesOnConditionCheckFailure)
+        where the store supports it, so the loser needs no second read.
+        """
+        version = (customer.version or 0) + 1
+        item = customer_to_item(customer_key, phone, customer, version)
+        item.updated_at = now
+        if customer.version is None:
+            condition = "attribute_not_exists(customer_key)"
+            values: dict[str, Any] = {}
+        else:
+            condition = "version = :expected"
+            values = {":expected": {"N": str(customer.version)}}
+        request: dict[str, Any] = {
+            "TableName": CustomerItem.Meta.table_name,
+            "Item": item.serialize(),
+            "ConditionExpression": condition,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            with unavailable_on_outage():
+                self._client.put_item(**request)
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            old = exc.response.get("Item")
+            current = customer_from_item(CustomerItem.from_raw_data(old)) if old else None
+            raise VersionConflict(current) from exc
+        return Customer(claims=customer.claims, approvals=customer.approvals, version=version)
+
+    def get_customer(self, customer_key: str) -> Customer | None:
+        with unavailable_on_outage():
+            try:
+                item = CustomerItem.get(customer_key, consistent_read=True)
+            except CustomerItem.DoesNotExist:
+                return None
+        return customer_from_item(item)
+
+    def save_acceptance(
+        self, registration: Registration, event: Event | None, answer: StoredAnswer
+    ) -> None:
+        """Registration record, its event and the idempotent answer, in one
+        BatchWriteItem. All three are derived from the committed customer and
+        rewritten identically by a retry, so plain puts are safe."""
+        items: list[Any] = [registration_to_item(registration), _answer_item(answer)]
+        if event is not None:
+            items.append(_event_item(event))
+        self._batch_put(items)
+
+    def save_refusal(self, answer: StoredAnswer) -> StoredAnswer | None:
+        """Store a refusal as the key's first answer (and its audit record).
+
+        Returns the answer already stored when another request with the same
+        key got there first; None when this one was stored.
+        """
+        item = _answer_item(answer)
+        cutoff = answer.created_at - IDEMPOTENCY_WINDOW
+        condition = IdempotencyItem.key.does_not_exist() | (IdempotencyItem.created_at < cutoff)
+        try:
+            with unavailable_on_outage():
+                item.save(condition=condition)
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return self.get_answer(answer.registrant_id, answer.idempotency_key)
+        return None
+
+    def get_answer(self, registrant_id: str, idempotency_key: str) -> StoredAnswer | None:
+        with unavailable_on_outage():
+            try:
+                item = IdempotencyItem.get(
+                    answer_key(registrant_id, idempotency_key), consistent_read=True
+                )
+            except IdempotencyItem.DoesNotExist:
+                return None
+        return answer_from_item(item)
+
+    # -- reads for registrants ----------------------------------------------
+
+    def get_registrant(self, registrant_id: str) -> Registrant | None:
+        with unavailable_on_outage():
+            try:
+                item = RegistrantItem.get(registrant_id, consistent_read=True)
+            except RegistrantItem.DoesNotExist:
+                return None
+        return registrant_from_item(item)
+
+    def put_registrant(self, registrant: Registrant, created_at: datetime) -> None:
+        with unavailable_on_outage():
+            RegistrantItem(
+                registrant_id=registrant.registrant_id,
+                kind=registrant.kind.value,
+                name=registrant.name,
+                secret=registrant.secret,
+                enabled=registrant.enabled,
+                created_at=created_at,
+            ).save()
+
+    def get_registration(self, registrant_id: str, registration_id: str) -> Registration | None:
+        with unavailable_on_outage():
+            try:
+                item = RegistrationItem.get(registrant_id, registration_id, consistent_read=True)
+            except RegistrationItem.DoesNotExist:
+                return None
+        return registration_from_item(item)
+
+    def list_registrations(
+        self, registrant_id: str, before_id: str | None, limit: int
+    ) -> list[Registration]:
+        """Newest first; at most ``limit`` registrations older than ``before_id``."""
+        condition = RegistrationItem.registration_id < before_id if before_id else None
+        with unavailable_on_outage():
+            items = RegistrationItem.query(
+                registrant_id,
+                range_key_condition=condition,
+                scan_index_forward=False,
+                consistent_read=True,
+                limit=limit,
+            )
+            return [registration_from_item(i) for i in items]
+
+    def list_events(
+        self, registrant_id: str, after: str | None, before: str, limit: int
+    ) -> list[tuple[str, Event]]:
+        """Oldest first: (position, event) strictly between ``after`` and ``before``."""
+        condition = EventItem.position > after if after else EventItem.position < before
+        page: list[tuple[str, Event]] = []
+        with unavailable_on_outage():
+            for item in EventItem.query(
+                registrant_id, range_key_condition=condition, consistent_read=True
+            ):
+                if item.position >= before or len(page) == limit:
+                    break
+                page.append((item.position, _event_from_item(item)))
+        return page
+
+    # -- batches PynamoDB cannot make across tables -----------------------------
+
+    def _batch_get(
+        self, wanted: list[tuple[type[Any], dict[str, Any]]]
+    ) -> dict[type[Any], Any]:
+        by_table = {model.Meta.table_name: model for model, _ in wanted}
+        request: dict[str, Any] = {
+            model.Meta.table_name: {"Keys": [key], "ConsistentRead": True}
+            for model, key in wanted
+        }
+        found: dict[type[Any], Any] = {}
+        while request:
+            with unavailable_on_outage():
+                reply = self._client.batch_get_item(
+                    RequestItems=request, ReturnConsumedCapacity="TOTAL"
+                )
+            for table, items in reply.get("Responses", {}).items():
+                for raw in items:
+                    found[by_table[table]] = by_table[table].from_raw_data(raw)
+            request = reply.get("UnprocessedKeys") or {}
+        return found
+
+    def _batch_put(self, items: list[Any]) -> None:
+        request: dict[str, Any] = {}
+        for item in items:
+            request.setdefault(item.Meta.table_name, []).append(
+                {"PutRequest": {"Item": item.serialize()}}
+            )
+        while request:
+            with unavailable_on_outage():
+                reply = self._client.batch_write_item(
+                    RequestItems=request, ReturnConsumedCapacity="TOTAL"
+                )
+            request = reply.get("UnprocessedItems") or {}
+
+
+def _answer_item(answer: StoredAnswer) -> IdempotencyItem:
+    return IdempotencyItem(
+        key=answer_key(answer.registrant_id, answer.idempotency_key),
+        request_hash=answer.request_hash,
+        code=answer.code,
+        body=answer.body,
+        created_at=answer.created_at,
+        expires_at=answer.created_at + IDEMPOTENCY_WINDOW,
+    )
+
+
+def _event_item(event: Event) -> EventItem:
+    return EventItem(
+        registrant_id=event.registrant_id,
+        position=event_position(event),
+        event_id=event.event_id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        registration_id=event.registration_id,
+    )
+
+
+def _event_from_item(item: EventItem) -> Event:
+    return Event(
+        event_id=item.event_id,
+        type=item.type,
+        registrant_id=item.registrant_id,
+        registration_id=item.registration_id,
+        occurred_at=item.occurred_at,
+    )

@@ -1,0 +1,60 @@
+"""Which table each model uses, decided at first use from the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.connection import Connection
+
+from chalicelib.settings import Settings
+
+from .models import (
+    ALL_MODELS,
+    CustomerItem,
+    EventItem,
+    IdempotencyItem,
+    RegistrantItem,
+    RegistrationItem,
+)
+
+TABLES: dict[type[Any], str] = {
+    CustomerItem: "customers",
+    RegistrationItem: "registrations",
+    EventItem: "events",
+    IdempotencyItem: "idempotency",
+    RegistrantItem: "registrants",
+}
+
+# Bounded retries: a request the store cannot serve fails within seconds
+# (answered 503) instead of holding a caller for minutes.
+CONNECTION_OPTIONS: dict[str, Any] = {
+    "connect_timeout_seconds": 2,
+    "read_timeout_seconds": 5,
+    "retry_configuration": {"mode": "standard", "total_max_attempts": 3},
+}
+
+
+def bind(settings: Settings) -> Connection:
+    """Point every model at this stage's tables; return a connection for
+    the calls PynamoDB cannot make (cross-table batches, ALL_OLD)."""
+    for model, table in TABLES.items():
+        model.Meta.table_name = settings.table_name(table)
+        model.Meta.region = settings.region
+        model.Meta.host = settings.dynamodb_endpoint
+        for option, value in CONNECTION_OPTIONS.items():
+            setattr(model.Meta, option, value)
+        model._connection = None  # forget a connection made for other settings
+    return Connection(
+        region=settings.region, host=settings.dynamodb_endpoint, **CONNECTION_OPTIONS
+    )
+
+
+def create_tables(*, ttl_supported: bool = True) -> None:
+    """Create every table (on-demand) if missing: tests, local stage, admin."""
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(
+                billing_mode="PAY_PER_REQUEST",
+                wait=True,
+                ignore_update_ttl_errors=not ttl_supported,
+            )

@@ -1,0 +1,94 @@
+"""Fixtures: a moto DynamoDB with the app's tables, a frozen clock, an API client.
+
+The environment is set before anything imports the app; the app itself reads
+it only at first use, and ``reset()`` makes each test start from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "cn-north-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "STAGE": "test",
+        "TABLE_PREFIX": "sales-office-test",
+        "PHONE_HMAC_KEY": "test-phone-hmac-key-0123456789",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "RATE_PER_SECOND": "1000",
+        "RATE_BURST": "1000",
+    }
+)
+os.environ.pop("DYNAMODB_ENDPOINT", None)
+
+import time_machine  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from app import app  # noqa: E402
+from chalicelib.rules.claims import Source  # noqa: E402
+from chalicelib.rules.records import Registrant  # noqa: E402
+from chalicelib.services.container import reset  # noqa: E402
+from chalicelib.store import Store, create_tables, store  # noqa: E402
+from tests.support import encode, make_registrant, shanghai, signed_headers  # noqa: E402
+
+
+@pytest.fixture
+def tables() -> Iterator[Store]:
+    """Fresh, empty tables on moto for one test."""
+    with mock_aws():
+        reset()
+        create_tables()
+        yield store()
+    reset()
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    """The clock stands still at 2026-11-27 10:00 Shanghai until moved."""
+    with time_machine.travel(shanghai("2026-11-27 10:00"), tick=False) as traveller:
+        yield traveller
+
+
+class Api:
+    """The Chalice test client, with registrants that sign their requests."""
+
+    def __init__(self, client: Client, store: Store) -> None:
+        self.client = client
+        self.store = store
+
+    def registrant(self, kind: Source, **kw: Any) -> Registrant:
+        r = make_registrant(kind, **kw)
+        self.store.put_registrant(r, datetime.now().astimezone())
+        return r
+
+    def register(
+        self, who: Registrant, doc: Any, *, key: str | None = "auto", raw: bytes | None = None,
+        headers: dict[str, str] | None = None, signed_at: datetime | None = None,
+    ) -> Any:
+        data = raw if raw is not None else encode(doc)
+        h = signed_headers(who, data, key=key, at=signed_at)
+        h.update(headers or {})
+        return self.client.http.post("/v1/registrations", headers=h, body=data)
+
+    def get(self, who: Registrant, path: str) -> Any:
+        return self.client.http.get(path, headers=signed_headers(who, b"", key=None))
+
+
+@pytest.fixture
+def api(tables: Store, clock: time_machine.Coordinates) -> Iterator[Api]:
+    with Client(app, stage_name="local") as client:
+        yield Api(client, tables)
+
+
+def payload(response: Any) -> Any:
+    return json.loads(response.body)
