@@ -77,7 +77,8 @@ def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
                     return get_response(event)
             return get_response(event)
         finally:
-            metrics.flush_metrics()
+            if metrics.metric_set:
+                metrics.flush_metrics()
             logger.remove_keys(["path", "method", "registrant_id"])
 
     return middleware

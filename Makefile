@@ -1,0 +1,44 @@
+# The front door. `make run` and `make test` are the two commands of the README.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint fmt typecheck clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) on PATH"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+node_modules/.bin/dynalite: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+## make run: embedded DynamoDB (moto server), tables, demo project, API on :8000
+run: $(STAMP)
+	$(PY) scripts/run_local.py
+
+## make test: the whole suite (unit, store, API, races on dynalite)
+test: $(STAMP) node_modules/.bin/dynalite
+	$(PY) -m pytest
+
+## make bench: DynamoDB requests and capacity per registration, import time
+bench: $(STAMP)
+	$(PY) benchmarks/registration.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy chalicelib app.py
+
+clean:
+	rm -rf $(VENV) node_modules .local .pytest_cache .ruff_cache .mypy_cache
