@@ -60,3 +60,15 @@ def signed_headers(
 
 def encode(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table, to prove a refused request wrote nothing."""
+    from chalicelib.store.models import ALL_MODELS
+
+    return {
+        model.Meta.table_name: sorted(
+            (json.dumps(i.to_simple_dict(), sort_keys=True, default=str) for i in model.scan()),
+        )
+        for model in ALL_MODELS
+    }

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import time
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,10 @@ def policy_from_overrides(overrides: Mapping[str, Any]) -> Policy:
         default = getattr(Policy, name)
         values[name] = _coerce(name, raw, default)
     policy = Policy(**values)
-    ZoneInfo(policy.timezone)  # fails early on an unknown zone
+    try:
+        ZoneInfo(policy.timezone)  # fails early on an unknown zone
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PolicyError(f"unknown time zone: {policy.timezone!r}") from exc
     return policy
 
 

@@ -53,8 +53,13 @@ def decide(
 
 
 def protection_days(source: Source, ordinal: int | None, policy: Policy) -> int:
-    """R-PROT-2: 60 days for the first, 30 for the second; R-PROT-3 for e-commerce."""
-    if source is Source.ECOMMERCE:
+    """R-PROT-2: 60 days for the first recommendation, 30 for the second.
+
+    R-PROT-3: an e-commerce report protects like a first recommendation; when
+    it counts toward R-PROT-1 and comes second, it gets the second's length,
+    so a customer is never protected longer than the two lengths together.
+    """
+    if ordinal is None or (source is Source.ECOMMERCE and ordinal == 1):
         return policy.ecommerce_protection_days
     return policy.first_protection_days if ordinal == 1 else policy.second_protection_days
 

@@ -223,6 +223,9 @@ class Registrations:
     ) -> Answer:
         problem = from_refusal(refusal)
         text = _json(problem.document())
+        if problem.code == "VALIDATION_ERROR":
+            # bad input, not a decision: answered, never stored (API.md)
+            return Answer(problem.code, text)
         answer = StoredAnswer(
             registrant.registrant_id, idempotency_key, body.request_hash, problem.code, text, now
         )
