@@ -1,0 +1,40 @@
+"""Registrants: the outside companies that sign webhook requests (Party A issues them)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import datetime
+
+from chalicelib.errors import Failed, not_found
+from chalicelib.rules.claims import Source
+from chalicelib.rules.records import Registrant
+from chalicelib.store import Store
+
+from .ids import new_id
+
+KINDS = (Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE)
+
+
+def create_registrant(store: Store, kind: Source, name: str, now: datetime) -> Registrant:
+    """A new registrant with a fresh signing secret (shown to the operator once)."""
+    if kind not in KINDS:
+        raise ValueError(f"a registrant is one of {', '.join(k.value for k in KINDS)}")
+    registrant = Registrant(
+        registrant_id=new_id("reg", now),
+        kind=kind,
+        name=name,
+        secret=f"whsec_{secrets.token_urlsafe(32)}",
+        enabled=True,
+    )
+    store.put_registrant(registrant, now)
+    return registrant
+
+
+def set_enabled(store: Store, registrant_id: str, enabled: bool, now: datetime) -> Registrant:
+    found = store.get_registrant(registrant_id)
+    if found is None:
+        raise Failed(not_found("registrant"))
+    updated = replace(found, enabled=enabled)
+    store.put_registrant(updated, now)
+    return updated
