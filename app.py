@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Request, Response
 
 from chalicelib.http import answer_response, answers, json_response, normalize_chalice_error
 from chalicelib.observability import http_middleware
@@ -28,15 +28,30 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def webhook_request() -> WebhookRequest:
+def current() -> Request:
     request = app.current_request
+    assert request is not None  # always set while a route runs
+    return request
+
+
+def raw_body(request: Request) -> bytes:
+    raw = request.raw_body or b""
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def query() -> dict[str, str]:
+    return dict(current().query_params or {})
+
+
+def webhook_request() -> WebhookRequest:
+    request = current()
     headers = request.headers
     return WebhookRequest(
         registrant_id=headers.get("x-registrant-id"),
         signature=headers.get("x-signature"),
         idempotency_key=headers.get("idempotency-key"),
         content_type=headers.get("content-type"),
-        body=request.raw_body or b"",
+        body=raw_body(request),
     )
 
 
@@ -54,8 +69,7 @@ def register() -> Response:
 def list_registrations() -> Response:
     at = now()
     caller = registrations().authenticate(webhook_request(), at)
-    query = app.current_request.query_params or {}
-    return json_response(reads().registrations(caller, dict(query), at), 200)
+    return json_response(reads().registrations(caller, query(), at), 200)
 
 
 @app.route("/v1/registrations/{registration_id}", methods=["GET"], content_types=ANY_TYPE)
@@ -71,5 +85,4 @@ def get_registration(registration_id: str) -> Response:
 def list_events() -> Response:
     at = now()
     caller = registrations().authenticate(webhook_request(), at)
-    query = app.current_request.query_params or {}
-    return json_response(reads().events(caller, dict(query), at), 200)
+    return json_response(reads().events(caller, query(), at), 200)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
-from chalice import Response
+from chalice.app import Response
 
-from chalicelib.errors import Problem
+from chalicelib.errors import Failed, Problem, unavailable
 from chalicelib.observability import logger
+from chalicelib.store import StoreUnavailable
 
 STATUS = {
     "VALIDATION_ERROR": 400,
@@ -44,7 +46,9 @@ def problem_response(problem: Problem) -> Response:
     return json_response(problem.document(), STATUS[problem.code], **headers)
 
 
-def answer_response(code: str | None, body: str, *, replayed: bool, retry_after: int | None) -> Response:
+def answer_response(
+    code: str | None, body: str, *, replayed: bool, retry_after: int | None
+) -> Response:
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if retry_after:
         headers["Retry-After"] = str(retry_after)
@@ -77,10 +81,6 @@ def normalize_chalice_error(response: Response) -> Response:
 
 def answers(view: Any) -> Any:
     """Turn a view's Failed/StoreUnavailable into the one error shape."""
-    import functools
-
-    from chalicelib.errors import Failed, unavailable
-    from chalicelib.store import StoreUnavailable
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

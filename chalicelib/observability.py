@@ -14,13 +14,15 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 NAMESPACE = "SalesOffice"
 logger = Logger(service="sales-office")
 metrics = Metrics(namespace=NAMESPACE, service="sales-office")
 
-_PHONE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])")
+_PHONE = re.compile(
+    r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])"
+)
 
 
 class _MaskPhones(logging.Filter):
@@ -30,9 +32,7 @@ class _MaskPhones(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = mask_phones(record.msg)
         if record.args:
-            record.args = tuple(
-                mask_phones(a) if isinstance(a, str) else a for a in record.args
-            )
+            record.args = tuple(mask_phones(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 
@@ -45,15 +45,13 @@ logger.addFilter(_MaskPhones())
 
 @cache
 def tracer() -> Any:
-    from aws_lambda_powertools import Tracer  # lazy: see module docstring
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415 (lazy: see module docstring)
 
     return Tracer(service="sales-office")
 
 
 def count(name: str, **dimensions: str) -> None:
     """One metric data point, with its own dimensions (e.g. the refusing rule)."""
-    from aws_lambda_powertools.metrics import single_metric
-
     with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as m:
         for key, value in dimensions.items():
             m.add_dimension(name=key, value=value)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.errors import Failed  # noqa: E402
-from chalicelib.rules.claims import Source  # noqa: E402
-from chalicelib.services.registrants import KINDS, create_registrant, set_enabled  # noqa: E402
-from chalicelib.store import create_tables, store  # noqa: E402
+from chalicelib.errors import Failed
+from chalicelib.rules.claims import Source
+from chalicelib.services.registrants import KINDS, create_registrant, set_enabled
+from chalicelib.store import create_tables, store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +42,17 @@ def main(argv: list[str] | None = None) -> int:
             print("tables ready")
         elif args.command == "create-registrant":
             r = create_registrant(store(), Source(args.kind), args.name, now)
-            print(json.dumps({"id": r.registrant_id, "kind": r.kind.value, "name": r.name,
-                              "secret": r.secret}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "id": r.registrant_id,
+                        "kind": r.kind.value,
+                        "name": r.name,
+                        "secret": r.secret,
+                    },
+                    ensure_ascii=False,
+                )
+            )
             print("The secret is shown once: hand it to the registrant now.", file=sys.stderr)
         else:
             enabled = args.command == "enable-registrant"

@@ -83,9 +83,18 @@ def main() -> int:
     for r in demo["registrants"]:  # type: ignore[union-attr]
         print(f"  {r['kind']:<12} {r['id']}  secret {r['secret']}  ({r['name']})")
     print(f"serving the API on {base_url} (Ctrl-C stops everything)", flush=True)
-    chalice = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).parent / "chalice"), "local", "--no-autoreload", "--stage", "local",
-         "--host", HOST, "--port", str(API_PORT)],
+    chalice = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chalice"),
+            "local",
+            "--no-autoreload",
+            "--stage",
+            "local",
+            "--host",
+            HOST,
+            "--port",
+            str(API_PORT),
+        ],
         cwd=ROOT,
         env={**os.environ, "DYNAMODB_ENDPOINT": endpoint},
     )

@@ -73,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             parts += ["--data-raw", body.decode()]
         print(shlex.join(parts))
         return 0
-    request = urllib.request.Request(url, data=body or None, method=args.method, headers=headers)  # noqa: S310
+    request = urllib.request.Request(url, data=body or None, method=args.method, headers=headers)
     try:
-        with urllib.request.urlopen(request) as response:  # noqa: S310
+        with urllib.request.urlopen(request) as response:
             status, text = response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         status, text = error.code, error.read().decode()

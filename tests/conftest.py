@@ -30,16 +30,16 @@ os.environ.update(
 )
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 
-import time_machine  # noqa: E402
-from chalice.test import Client  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import time_machine
+from chalice.test import Client
+from moto import mock_aws
 
-from app import app  # noqa: E402
-from chalicelib.rules.claims import Source  # noqa: E402
-from chalicelib.rules.records import Registrant  # noqa: E402
-from chalicelib.services.container import reset  # noqa: E402
-from chalicelib.store import Store, create_tables, store  # noqa: E402
-from tests.support import encode, make_registrant, shanghai, signed_headers  # noqa: E402
+from app import app
+from chalicelib.rules.claims import Source
+from chalicelib.rules.records import Registrant
+from chalicelib.services.container import reset
+from chalicelib.store import Store, create_tables, store
+from tests.support import encode, make_registrant, shanghai, signed_headers
 
 
 @pytest.fixture
@@ -72,8 +72,14 @@ class Api:
         return r
 
     def register(
-        self, who: Registrant, doc: Any, *, key: str | None = "auto", raw: bytes | None = None,
-        headers: dict[str, str] | None = None, signed_at: datetime | None = None,
+        self,
+        who: Registrant,
+        doc: Any,
+        *,
+        key: str | None = "auto",
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        signed_at: datetime | None = None,
     ) -> Any:
         data = raw if raw is not None else encode(doc)
         h = signed_headers(who, data, key=key, at=signed_at)

@@ -50,8 +50,12 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TABLE_", "STAGE"))}
     env.update({"PORT": str(port), "DEMO_FILE": str(demo_file)})
     proc = subprocess.Popen(
-        [sys.executable, "scripts/run_local.py"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "scripts/run_local.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -59,7 +63,7 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
             assert proc.poll() is None, proc.stdout.read()
             assert time.monotonic() < deadline, "local stack did not come up"
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/events", timeout=1)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/events", timeout=1)
             except urllib.error.HTTPError as answered:  # 401: the API is up
                 assert answered.code == 401
                 break
@@ -73,11 +77,25 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
         for index, phone in ((0, "138 1234 5678"), (1, "+86 138-1234-5678")):
             doc = json.dumps({"customer": {"name": "王先生", "phone": phone}, "visit_at": "now"})
             out = subprocess.run(
-                [sys.executable, "scripts/sign.py", "POST", "/v1/registrations", doc,
-                 "--as", str(index), "--id", demo["registrants"][index]["id"],
-                 "--secret", demo["registrants"][index]["secret"],
-                 "--base-url", demo["base_url"]],
-                cwd=ROOT, capture_output=True, text=True, check=False,
+                [
+                    sys.executable,
+                    "scripts/sign.py",
+                    "POST",
+                    "/v1/registrations",
+                    doc,
+                    "--as",
+                    str(index),
+                    "--id",
+                    demo["registrants"][index]["id"],
+                    "--secret",
+                    demo["registrants"][index]["secret"],
+                    "--base-url",
+                    demo["base_url"],
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             statuses.append(out.stdout.splitlines()[0])
         assert statuses == ["201", "409"]

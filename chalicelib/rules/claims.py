@@ -118,4 +118,3 @@ class Customer:
 
     def with_claim(self, claim: Claim) -> Customer:
         return replace(self, claims=(*self.claims, claim))
-

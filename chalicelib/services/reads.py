@@ -24,7 +24,9 @@ class Reads:
         self._settings = settings
         self._zone = settings.policy.zone
 
-    def registration(self, caller: Registrant, registration_id: str, now: datetime) -> dict[str, Any]:
+    def registration(
+        self, caller: Registrant, registration_id: str, now: datetime
+    ) -> dict[str, Any]:
         """Another registrant's registration is answered 404, like a missing one."""
         found = None
         if registration_id.startswith("rg_") and len(registration_id) <= 64:

@@ -23,7 +23,13 @@ from chalicelib.errors import (
 from chalicelib.observability import count, logger
 from chalicelib.rules.claims import Claim, Customer
 from chalicelib.rules.phone import customer_key
-from chalicelib.rules.records import Event, Registrant, Registration, StoredAnswer
+from chalicelib.rules.records import (
+    IDEMPOTENCY_WINDOW,
+    Event,
+    Registrant,
+    Registration,
+    StoredAnswer,
+)
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.registration import Recommendation, decide
 from chalicelib.settings import Settings
@@ -63,6 +69,35 @@ class Answer:
     retry_after: int | None = None
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One authenticated, validated registration request."""
+
+    registrant: Registrant
+    idempotency_key: str
+    body: RegistrationBody
+    customer_key: str
+
+    @property
+    def registrant_id(self) -> str:
+        return self.registrant.registrant_id
+
+    def recommendation(self, now: datetime) -> Recommendation:
+        return Recommendation(
+            registration_id=new_id("rg", now),
+            registrant_id=self.registrant_id,
+            source=self.registrant.kind,
+            visit_at=self.body.visit_at,
+            idempotency_key=self.idempotency_key,
+            request_hash=self.body.request_hash,
+        )
+
+    def answer(self, code: str | None, text: str, at: datetime) -> StoredAnswer:
+        return StoredAnswer(
+            self.registrant_id, self.idempotency_key, self.body.request_hash, code, text, at
+        )
+
+
 class Registrations:
     def __init__(self, store: Store, settings: Settings, limiter: RateLimiter) -> None:
         self._store = store
@@ -89,14 +124,13 @@ class Registrations:
         _check_transport(req)
         if not req.registrant_id or not req.signature:
             raise Failed(unauthenticated())
-        if not _valid_idempotency_key(req.idempotency_key):
+        if req.idempotency_key is None or not _valid_idempotency_key(req.idempotency_key):
             self.authenticate(req, now)
             raise Failed(
                 validation_error(
                     FieldError("Idempotency-Key", "required: 1 to 255 printable ASCII characters")
                 )
             )
-        assert req.idempotency_key is not None
         peeked = peek_phone(req.body)
         peeked_key = self._key(peeked) if peeked else None
         ctx = self._store.load_registration_context(
@@ -106,13 +140,16 @@ class Registrations:
         body = parse_registration(req.body)
         if ctx.answer is not None and ctx.answer.is_current(now):
             return _replay(ctx.answer, body)
-        key = self._key(body.phone)
-        customer = ctx.customer if key == peeked_key else self._store.get_customer(key)
-        return self._decide_and_commit(
-            registrant, req.idempotency_key, body, key, customer or Customer(), now
-        )
+        attempt = _Attempt(registrant, req.idempotency_key, body, self._key(body.phone))
+        if attempt.customer_key == peeked_key:
+            customer = ctx.customer
+        else:  # the body hid its phone from the peek; read the customer now
+            customer = self._store.get_customer(attempt.customer_key)
+        return self._decide_and_commit(attempt, customer or Customer(), now)
 
-    def _verified(self, registrant: Registrant | None, req: WebhookRequest, now: datetime) -> Registrant:
+    def _verified(
+        self, registrant: Registrant | None, req: WebhookRequest, now: datetime
+    ) -> Registrant:
         if registrant is None or not registrant.enabled or not req.signature:
             logger.info("authentication refused", extra={"reason": "unknown or disabled"})
             raise Failed(unauthenticated())
@@ -124,56 +161,36 @@ class Registrations:
             raise Failed(Problem("RATE_LIMITED", "Too many requests.", retry_after=wait))
         return registrant
 
-    def _decide_and_commit(
-        self,
-        registrant: Registrant,
-        idempotency_key: str,
-        body: RegistrationBody,
-        key: str,
-        customer: Customer,
-        now: datetime,
-    ) -> Answer:
+    def _decide_and_commit(self, attempt: _Attempt, customer: Customer, now: datetime) -> Answer:
+        """Decide against the customer as read; commit with one conditional
+        write; on a lost race, decide again against what won."""
         for _ in range(MAX_ATTEMPTS):
-            earlier = customer.claim_from_request(registrant.registrant_id, idempotency_key)
-            if earlier is not None and now < earlier.created_at + timedelta(hours=24):
-                return self._resume(earlier, registrant, idempotency_key, body, key, now)
-            rec = Recommendation(
-                registration_id=new_id("rg", now),
-                registrant_id=registrant.registrant_id,
-                source=registrant.kind,
-                visit_at=body.visit_at,
-                idempotency_key=idempotency_key,
-                request_hash=body.request_hash,
-            )
-            outcome = decide(rec, customer, now, self._policy)
+            earlier = customer.claim_from_request(attempt.registrant_id, attempt.idempotency_key)
+            if earlier is not None and now < earlier.created_at + IDEMPOTENCY_WINDOW:
+                return self._resume(earlier, attempt, now)
+            outcome = decide(attempt.recommendation(now), customer, now, self._policy)
             if isinstance(outcome, Refusal):
-                return self._refuse(outcome, registrant, idempotency_key, body, now)
+                return self._refuse(outcome, attempt, now)
             try:
-                self._store.commit_customer(key, body.phone, customer.with_claim(outcome), now)
-            except VersionConflict as conflict:
-                # lost a race: decide again against what won
-                current = conflict.current
-                customer = current if isinstance(current, Customer) else (
-                    self._store.get_customer(key) or Customer()
+                self._store.commit_customer(
+                    attempt.customer_key, attempt.body.phone, customer.with_claim(outcome), now
                 )
+            except VersionConflict as conflict:
+                customer = conflict.current or self._current(attempt.customer_key)
                 continue
-            return self._accept(outcome, key, body, now, now)
+            return self._accept(outcome, attempt, decided_at=now)
         raise StoreUnavailable("too much contention on one customer")
 
-    def _resume(
-        self,
-        earlier: Claim,
-        registrant: Registrant,
-        idempotency_key: str,
-        body: RegistrationBody,
-        key: str,
-        now: datetime,
-    ) -> Answer:
-        """A request with this key already won the customer."""
-        stored = self._store.get_answer(registrant.registrant_id, idempotency_key)
+    def _current(self, key: str) -> Customer:
+        return self._store.get_customer(key) or Customer()
+
+    def _resume(self, earlier: Claim, attempt: _Attempt, now: datetime) -> Answer:
+        """A request with this key already won the customer: replay its answer,
+        say it is still running, or finish what it could not."""
+        stored = self._store.get_answer(attempt.registrant_id, attempt.idempotency_key)
         if stored is not None:
-            return _replay(stored, body)
-        if earlier.request_hash != body.request_hash:
+            return _replay(stored, attempt.body)
+        if earlier.request_hash != attempt.body.request_hash:
             return _problem_answer(_key_reused())
         if now < earlier.created_at + timedelta(seconds=IN_PROGRESS_SECONDS):
             return _problem_answer(
@@ -184,23 +201,20 @@ class Registrations:
                 )
             )
         logger.warning("completing a registration whose request died after its decision")
-        return self._accept(earlier, key, body, earlier.created_at, now)
+        return self._accept(earlier, attempt, decided_at=earlier.created_at)
 
-    def _accept(
-        self, claim: Claim, key: str, body: RegistrationBody, decided_at: datetime, now: datetime
-    ) -> Answer:
+    def _accept(self, claim: Claim, attempt: _Attempt, *, decided_at: datetime) -> Answer:
+        body = attempt.body
         registration = Registration(
             claim=claim,
-            customer_key=key,
+            customer_key=attempt.customer_key,
             customer_name=body.name,
             phone_masked=body.phone_masked,
             visit_at=body.visit_at,
             note=body.note,
         )
         text = _json(registration_view(registration, decided_at, self._policy.zone))
-        answer = StoredAnswer(
-            claim.registrant_id, claim.idempotency_key or "", body.request_hash, None, text, decided_at
-        )
+        answer = attempt.answer(None, text, decided_at)
         self._store.save_acceptance(registration, protected_event(claim), answer)
         count("RegistrationAccepted", source=claim.source.value)
         logger.info(
@@ -213,29 +227,19 @@ class Registrations:
         )
         return Answer(None, text)
 
-    def _refuse(
-        self,
-        refusal: Refusal,
-        registrant: Registrant,
-        idempotency_key: str,
-        body: RegistrationBody,
-        now: datetime,
-    ) -> Answer:
+    def _refuse(self, refusal: Refusal, attempt: _Attempt, now: datetime) -> Answer:
         problem = from_refusal(refusal)
         text = _json(problem.document())
         if problem.code == "VALIDATION_ERROR":
             # bad input, not a decision: answered, never stored (API.md)
             return Answer(problem.code, text)
-        answer = StoredAnswer(
-            registrant.registrant_id, idempotency_key, body.request_hash, problem.code, text, now
-        )
-        earlier = self._store.save_refusal(answer)
+        earlier = self._store.save_refusal(attempt.answer(problem.code, text, now))
         if earlier is not None:
-            return _replay(earlier, body)
+            return _replay(earlier, attempt.body)
         count("RegistrationRefused", rule=refusal.rule or "none", code=refusal.code)
         logger.info(
             "registration refused",
-            extra={"rule": refusal.rule, "code": refusal.code, "phone": body.phone_masked},
+            extra={"rule": refusal.rule, "code": refusal.code, "phone": attempt.body.phone_masked},
         )
         return Answer(problem.code, text)
 
@@ -287,4 +291,3 @@ def _problem_answer(problem: Problem) -> Answer:
 
 def _json(doc: Any) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-

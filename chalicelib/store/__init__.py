@@ -6,9 +6,9 @@ from functools import cache
 
 from chalicelib.settings import settings
 
+from . import tables
 from .errors import StoreUnavailable, VersionConflict
 from .repository import RegistrationContext, Store
-from . import tables
 from .tables import bind
 
 __all__ = [

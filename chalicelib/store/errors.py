@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chalicelib.rules.claims import Customer
+
 
 class StoreUnavailable(RuntimeError):
     """DynamoDB could not be reached or stayed throttled after retries."""
@@ -10,6 +12,6 @@ class StoreUnavailable(RuntimeError):
 class VersionConflict(RuntimeError):
     """The customer changed since it was read; ``current`` holds it when known."""
 
-    def __init__(self, current: object | None) -> None:
+    def __init__(self, current: Customer | None) -> None:
         super().__init__("customer changed since read")
         self.current = current

@@ -11,11 +11,11 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.models import Model
-from pynamodb.attributes import TTLAttribute
 
 
 class _Unbound:

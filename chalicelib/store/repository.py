@@ -226,13 +226,10 @@ class Store:
 
     # -- batches PynamoDB cannot make across tables -----------------------------
 
-    def _batch_get(
-        self, wanted: list[tuple[type[Any], dict[str, Any]]]
-    ) -> dict[type[Any], Any]:
+    def _batch_get(self, wanted: list[tuple[type[Any], dict[str, Any]]]) -> dict[type[Any], Any]:
         by_table = {model.Meta.table_name: model for model, _ in wanted}
         request: dict[str, Any] = {
-            model.Meta.table_name: {"Keys": [key], "ConsistentRead": True}
-            for model, key in wanted
+            model.Meta.table_name: {"Keys": [key], "ConsistentRead": True} for model, key in wanted
         }
         found: dict[type[Any], Any] = {}
         while request:

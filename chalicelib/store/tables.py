@@ -44,9 +44,7 @@ def bind(settings: Settings) -> Connection:
         for option, value in CONNECTION_OPTIONS.items():
             setattr(model.Meta, option, value)
         model._connection = None  # forget a connection made for other settings
-    return Connection(
-        region=settings.region, host=settings.dynamodb_endpoint, **CONNECTION_OPTIONS
-    )
+    return Connection(region=settings.region, host=settings.dynamodb_endpoint, **CONNECTION_OPTIONS)
 
 
 def create_tables(*, ttl_supported: bool = True) -> None:

@@ -60,12 +60,26 @@ def test_same_key_with_another_body_is_refused_422(api):
 def test_same_body_in_another_format_is_the_same_request(api):
     """The body is compared as data: spacing and key order do not matter."""
     channel = api.registrant(Source.CHANNEL)
-    first = api.register(channel, None, key="k-1", raw=(
-        b'{"customer": {"name": "\xe7\x8e\x8b", "phone": "13812345678"}, "visit_at": "' + VISIT.encode() + b'"}'
-    ))
-    again = api.register(channel, None, key="k-1", raw=(
-        b'{"visit_at":"' + VISIT.encode() + b'","customer":{"phone":"13812345678","name":"\\u738b"}}'
-    ))
+    first = api.register(
+        channel,
+        None,
+        key="k-1",
+        raw=(
+            b'{"customer": {"name": "\xe7\x8e\x8b", "phone": "13812345678"}, "visit_at": "'
+            + VISIT.encode()
+            + b'"}'
+        ),
+    )
+    again = api.register(
+        channel,
+        None,
+        key="k-1",
+        raw=(
+            b'{"visit_at":"'
+            + VISIT.encode()
+            + b'","customer":{"phone":"13812345678","name":"\\u738b"}}'
+        ),
+    )
     assert again.status_code == 201
     assert again.body == first.body
 

@@ -4,7 +4,7 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from tests.conftest import payload
-from tests.support import body, encode, signed_headers, snapshot
+from tests.support import body, encode, snapshot
 
 VISIT = "2026-11-27T09:30:00+08:00"  # the clock fixture stands at 10:00 Shanghai
 
@@ -102,14 +102,40 @@ def test_ecommerce_report_needs_no_visit_and_protects(api):
     [
         ({"customer": {"name": "王先生"}, "visit_at": VISIT}, "customer.phone"),
         ({"customer": {"name": "", "phone": "13812345678"}, "visit_at": VISIT}, "customer.name"),
-        ({"customer": {"name": "x" * 65, "phone": "13812345678"}, "visit_at": VISIT}, "customer.name"),
-        ({"customer": {"name": "王\x00", "phone": "13812345678"}, "visit_at": VISIT}, "customer.name"),
+        (
+            {"customer": {"name": "x" * 65, "phone": "13812345678"}, "visit_at": VISIT},
+            "customer.name",
+        ),
+        (
+            {"customer": {"name": "王\x00", "phone": "13812345678"}, "visit_at": VISIT},
+            "customer.name",
+        ),
         ({"customer": {"name": "王", "phone": 13812345678}, "visit_at": VISIT}, "customer.phone"),
-        ({"customer": {"name": "王", "phone": "13812345678"}, "visit_at": "2026-11-27T09:30:00"}, "visit_at"),
+        (
+            {"customer": {"name": "王", "phone": "13812345678"}, "visit_at": "2026-11-27T09:30:00"},
+            "visit_at",
+        ),
         ({"customer": {"name": "王", "phone": "13812345678"}, "visit_at": 1764207000}, "visit_at"),
-        ({"customer": {"name": "王", "phone": "13812345678"}, "visit_at": VISIT, "note": "n" * 501}, "note"),
-        ({"customer": {"name": "王", "phone": "13812345678"}, "visit_at": VISIT, "kind": "ecommerce"}, "kind"),
-        ({"customer": {"name": "王", "phone": "13812345678", "id": 1}, "visit_at": VISIT}, "customer.id"),
+        (
+            {
+                "customer": {"name": "王", "phone": "13812345678"},
+                "visit_at": VISIT,
+                "note": "n" * 501,
+            },
+            "note",
+        ),
+        (
+            {
+                "customer": {"name": "王", "phone": "13812345678"},
+                "visit_at": VISIT,
+                "kind": "ecommerce",
+            },
+            "kind",
+        ),
+        (
+            {"customer": {"name": "王", "phone": "13812345678", "id": 1}, "visit_at": VISIT},
+            "customer.id",
+        ),
         ({"customer": {"name": "王", "phone": "13812345678"}}, "visit_at"),
         ([1, 2], "body"),
     ],
@@ -180,11 +206,14 @@ def test_refusal_writes_nothing_but_its_audit_record(api):
     after = snapshot()
     changed = {t for t in after if after[t] != before[t]}
     assert changed == {"sales-office-test-idempotency"}
-    added = set(after["sales-office-test-idempotency"]) - set(before["sales-office-test-idempotency"])
+    added = set(after["sales-office-test-idempotency"]) - set(
+        before["sales-office-test-idempotency"]
+    )
     assert len(added) == 1
     assert "refused-1" in next(iter(added)) and "R-DUP-1" in next(iter(added))
     holding_phone = {t for t, items in after.items() if "13812345678" in str(items)}
     assert holding_phone == {"sales-office-test-customers"}
+
 
 def test_rate_limit_answers_429_with_retry_after(api, monkeypatch):
     monkeypatch.setenv("RATE_PER_SECOND", "1")

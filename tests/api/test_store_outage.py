@@ -23,7 +23,9 @@ def throttle(api):
                 "ResponseMetadata": {"HTTPStatusCode": 400},
             }
 
-        client.meta.events.register(f"before-call.dynamodb.{operation}", refuse, unique_id="throttle")
+        client.meta.events.register(
+            f"before-call.dynamodb.{operation}", refuse, unique_id="throttle"
+        )
 
     yield install
     client.meta.events.unregister("before-call.dynamodb.*", unique_id="throttle")

@@ -21,7 +21,12 @@ def test_signature_301_seconds_old_or_ahead_is_refused_300_is_accepted(api):
         phone = "13800000301" if status == 201 else "13800000300"
         r = api.register(channel, body(phone, VISIT), signed_at=now + timedelta(seconds=skew))
         assert r.status_code == status, skew
-    assert api.register(channel, body("13800000302", VISIT), signed_at=now + timedelta(seconds=300)).status_code == 201
+    assert (
+        api.register(
+            channel, body("13800000302", VISIT), signed_at=now + timedelta(seconds=300)
+        ).status_code
+        == 201
+    )
 
 
 def test_a_flipped_byte_in_the_body_fails_the_signature(api):
@@ -60,7 +65,11 @@ def test_missing_headers_are_unauthenticated(api):
         r = api.client.http.post("/v1/registrations", headers=headers, body=raw)
         assert r.status_code == 401, missing
         assert payload(r) == {
-            "error": {"code": "UNAUTHENTICATED", "rule": None, "message": "Missing or invalid credentials."}
+            "error": {
+                "code": "UNAUTHENTICATED",
+                "rule": None,
+                "message": "Missing or invalid credentials.",
+            }
         }
 
 
@@ -70,21 +79,23 @@ def test_malformed_signature_headers_are_unauthenticated(api):
     for value in ("", "v1=abc", "t=abc,v1=00", "t=1,v1=", "garbage", "t=99999999999999999999,v1=0"):
         headers = signed_headers(channel, raw)
         headers["X-Signature"] = value
-        assert api.client.http.post("/v1/registrations", headers=headers, body=raw).status_code == 401
+        assert (
+            api.client.http.post("/v1/registrations", headers=headers, body=raw).status_code == 401
+        )
 
 
 def test_unknown_and_disabled_registrants_are_unauthenticated(api):
     disabled = api.registrant(Source.CHANNEL, enabled=False)
     assert api.register(disabled, body(visit_at=VISIT)).status_code == 401
     ghost = api.registrant(Source.CHANNEL)
-    ghost = type(ghost)(
-        "reg_ghost", ghost.kind, ghost.name, ghost.secret, True
-    )
+    ghost = type(ghost)("reg_ghost", ghost.kind, ghost.name, ghost.secret, True)
     assert api.register(ghost, body(visit_at=VISIT)).status_code == 401
 
 
 def test_reads_need_a_signature_too(api):
     r = api.client.http.get("/v1/registrations")
     assert r.status_code == 401
-    r = api.client.http.get("/v1/events", headers={"X-Registrant-Id": "reg_x", "X-Signature": "t=1,v1=0"})
+    r = api.client.http.get(
+        "/v1/events", headers={"X-Registrant-Id": "reg_x", "X-Signature": "t=1,v1=0"}
+    )
     assert r.status_code == 401

@@ -14,8 +14,13 @@ def test_defaults_are_the_rulebooks_numbers():
     assert p.late_entry_cutoff == time(18, 0)
     assert p.timezone == "Asia/Shanghai"
     assert (p.ecommerce_protection_days, p.ecommerce_counts_toward_limit) == (60, True)
-    fines = (p.fine_unguided_lead, p.fine_greeting_skipped, p.fine_sign_in_refused,
-             p.fine_form_refused, p.fine_flyer_impostor)
+    fines = (
+        p.fine_unguided_lead,
+        p.fine_greeting_skipped,
+        p.fine_sign_in_refused,
+        p.fine_form_refused,
+        p.fine_flyer_impostor,
+    )
     assert fines == (100, 30, 100, 100, 100)
 
 

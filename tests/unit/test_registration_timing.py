@@ -37,7 +37,9 @@ def test_late_entry_with_approval_is_accepted_until_1800_next_day():
 def test_approval_for_another_registrant_does_not_unlock_a_late_entry():
     customer = Customer(approvals=(approval("reg_b", "2026-11-27 20:00"),))
     refusal = refused(
-        customer, shanghai("2026-11-28 09:00"), registrant="reg_a",
+        customer,
+        shanghai("2026-11-28 09:00"),
+        registrant="reg_a",
         visit_at=shanghai("2026-11-27 20:00"),
     )
     assert refusal.rule == "R-REG-2"
@@ -46,7 +48,9 @@ def test_approval_for_another_registrant_does_not_unlock_a_late_entry():
 def test_late_entry_two_days_after_is_refused_even_with_approval():
     customer = Customer(approvals=(approval("reg_a", "2026-11-27 20:00"),))
     refusal = refused(
-        customer, shanghai("2026-11-29 09:00"), registrant="reg_a",
+        customer,
+        shanghai("2026-11-29 09:00"),
+        registrant="reg_a",
         visit_at=shanghai("2026-11-27 20:00"),
     )
     assert refusal.code == "REGISTRATION_TOO_LATE"
@@ -57,7 +61,11 @@ def test_channel_visit_in_the_future_is_refused_as_invalid():
     now = shanghai("2026-11-27 10:00")
     accepted(Customer(), now, visit_at=now + timedelta(minutes=5))
     refusal = refused(Customer(), now, visit_at=now + timedelta(minutes=6))
-    assert (refusal.code, refusal.rule, refusal.field) == ("VALIDATION_ERROR", "R-REG-2", "visit_at")
+    assert (refusal.code, refusal.rule, refusal.field) == (
+        "VALIDATION_ERROR",
+        "R-REG-2",
+        "visit_at",
+    )
 
 
 @pytest.mark.parametrize(("minutes", "ok"), [(29, False), (30, True), (31, True)])
@@ -75,7 +83,9 @@ def test_distribution_registers_at_least_30_minutes_ahead(minutes, ok):
 def test_distribution_hold_is_provisional_with_its_window():
     """R-REG-3: no protection yet; the visit counts from +30 min until +24 h."""
     now = shanghai("2026-11-27 10:00")
-    _, hold = accepted(Customer(), now, source=Source.DISTRIBUTION, visit_at=now + timedelta(hours=2))
+    _, hold = accepted(
+        Customer(), now, source=Source.DISTRIBUTION, visit_at=now + timedelta(hours=2)
+    )
     assert hold.protection is None
     assert hold.visit_window.starts_at == now + timedelta(minutes=30)
     assert hold.visit_window.ends_at == now + timedelta(hours=24)
@@ -104,7 +114,9 @@ def test_distribution_visit_beyond_the_window_is_refused_as_invalid():
     assert (refusal.code, refusal.rule) == ("VALIDATION_ERROR", "R-REG-3")
 
 
-@pytest.mark.parametrize(("source", "rule"), [(Source.CHANNEL, "R-REG-2"), (Source.DISTRIBUTION, "R-REG-3")])
+@pytest.mark.parametrize(
+    ("source", "rule"), [(Source.CHANNEL, "R-REG-2"), (Source.DISTRIBUTION, "R-REG-3")]
+)
 def test_visit_at_is_required_for_channels_and_distribution(source, rule):
     rec = Recommendation("rg_x", "reg_a", source, None, "k", "h")
     outcome = decide(rec, Customer(), shanghai("2026-11-27 10:00"), Policy())
@@ -122,12 +134,18 @@ def test_window_and_lead_come_from_the_policy():
     policy = Policy(distribution_min_lead_minutes=60, distribution_window_hours=48)
     now = shanghai("2026-11-27 10:00")
     refusal = refused(
-        Customer(), now, source=Source.DISTRIBUTION, visit_at=now + timedelta(minutes=59),
+        Customer(),
+        now,
+        source=Source.DISTRIBUTION,
+        visit_at=now + timedelta(minutes=59),
         policy=policy,
     )
     assert refusal.code == "TOO_CLOSE_TO_VISIT"
     _, hold = accepted(
-        Customer(), now, source=Source.DISTRIBUTION, visit_at=now + timedelta(hours=40),
+        Customer(),
+        now,
+        source=Source.DISTRIBUTION,
+        visit_at=now + timedelta(hours=40),
         policy=policy,
     )
     assert hold.visit_window.ends_at == now + timedelta(hours=48)
