@@ -1,0 +1,66 @@
+"""Logs and metrics: a request id and registrant on each line, never a full phone."""
+
+import io
+import json
+
+import pytest
+
+from chalicelib.observability import logger, mask_phones
+from chalicelib.rules.claims import Source
+from tests.support import body
+
+VISIT = "2026-11-27T09:30:00+08:00"
+
+
+@pytest.fixture
+def logs():
+    """What the Powertools logger writes (its handler keeps the stdout of import time)."""
+    handler = logger.registered_handler
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+def lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_no_full_phone_number_reaches_logs_or_metrics(api, capsys, logs):
+    a, b = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    api.register(a, body("+86 138-1234-5678", VISIT))
+    api.register(b, body("138 1234 5678", VISIT))
+    api.register(b, body("1381234567", VISIT))  # invalid phone
+    out = capsys.readouterr()
+    text = out.out + out.err + logs.getvalue()
+    assert "13812345678" not in text
+    assert "1234-5678" not in text and "1234 5678" not in text
+    assert "138****5678" in text
+
+
+def test_decisions_are_logged_with_registrant_and_emit_a_metric_per_rule(api, capsys, logs):
+    a, b = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    api.register(a, body(visit_at=VISIT))
+    api.register(b, body(visit_at=VISIT))
+    records = lines(logs.getvalue()) + lines(capsys.readouterr().out)
+    refused = next(r for r in records if r.get("message") == "registration refused")
+    assert refused["registrant_id"] == b.registrant_id
+    assert refused["rule"] == "R-DUP-1"
+    metrics = [r for r in records if "_aws" in r]
+    names = {
+        (m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], m.get("rule")) for m in metrics
+    }
+    assert ("RegistrationAccepted", None) in names
+    assert ("RegistrationRefused", "R-DUP-1") in names
+
+
+def test_a_phone_written_into_a_log_message_is_masked(logs):
+    logger.info("caller said 138-1234-5678 and +8613912345678")
+    text = logs.getvalue()
+    assert "138****5678" in text and "139****5678" in text
+    assert "1234-5678" not in text and "13912345678" not in text
+
+
+def test_masking_leaves_other_numbers_alone():
+    assert mask_phones("order 20261127000001") == "order 20261127000001"
+    assert mask_phones("13812345678") == "138****5678"
