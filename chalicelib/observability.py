@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 NAMESPACE = "SalesOffice"
 logger = Logger(service="sales-office")
@@ -51,7 +52,12 @@ def tracer() -> Any:
 
 
 def count(name: str, **dimensions: str) -> None:
-    """One metric data point, with its own dimensions (e.g. the refusing rule)."""
+    """One metric data point, with its own dimensions (e.g. the refusing rule).
+
+    ``single_metric`` prints even when metrics are disabled, so check first.
+    """
+    if is_metrics_disabled():
+        return
     with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as m:
         for key, value in dimensions.items():
             m.add_dimension(name=key, value=value)
@@ -77,6 +83,7 @@ def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
         finally:
             if metrics.metric_set:
                 metrics.flush_metrics()
+                metrics.clear_metrics()  # flush keeps them when metrics are disabled
             logger.remove_keys(["path", "method", "registrant_id"])
 
     return middleware

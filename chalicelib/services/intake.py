@@ -23,13 +23,13 @@ PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
 
 class _Customer(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
     name: Name
     phone: PhoneText
 
 
 class _Registration(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
     customer: _Customer
     visit_at: AwareDatetime | None = None
     note: Note | None = None

@@ -2,12 +2,16 @@
 
 import io
 import json
+import secrets
+from datetime import UTC, datetime
 
 import pytest
 
 from chalicelib.observability import logger, mask_phones
 from chalicelib.rules.claims import Source
-from tests.support import body
+from chalicelib.services.container import registrations
+from chalicelib.services.registrations import WebhookRequest
+from tests.support import body, encode, signed_headers
 
 VISIT = "2026-11-27T09:30:00+08:00"
 
@@ -26,7 +30,8 @@ def lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_no_full_phone_number_reaches_logs_or_metrics(api, capsys, logs):
+def test_no_full_phone_number_reaches_logs_or_metrics(api, capsys, logs, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     a, b = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
     api.register(a, body("+86 138-1234-5678", VISIT))
     api.register(b, body("138 1234 5678", VISIT))
@@ -38,20 +43,46 @@ def test_no_full_phone_number_reaches_logs_or_metrics(api, capsys, logs):
     assert "138****5678" in text
 
 
-def test_decisions_are_logged_with_registrant_and_emit_a_metric_per_rule(api, capsys, logs):
+def test_decisions_are_logged_with_registrant(api, logs):
     a, b = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
     api.register(a, body(visit_at=VISIT))
     api.register(b, body(visit_at=VISIT))
-    records = lines(logs.getvalue()) + lines(capsys.readouterr().out)
+    records = lines(logs.getvalue())
     refused = next(r for r in records if r.get("message") == "registration refused")
     assert refused["registrant_id"] == b.registrant_id
-    assert refused["rule"] == "R-DUP-1"
-    metrics = [r for r in records if "_aws" in r]
-    names = {
+    assert (refused["rule"], refused["code"]) == ("R-DUP-1", "DUPLICATE_LIVE_CLAIM")
+
+
+def test_each_decision_emits_a_metric_with_its_rule(api, capsys, monkeypatch):
+    """Called through the service: the test client would patch in the local
+    stage's POWERTOOLS_METRICS_DISABLED=true."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    a, b = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    for who in (a, b):
+        raw = encode(body(visit_at=VISIT))
+        service_request(who, raw)
+    metrics = [r for r in lines(capsys.readouterr().out) if "_aws" in r]
+    emitted = {
         (m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], m.get("rule")) for m in metrics
     }
-    assert ("RegistrationAccepted", None) in names
-    assert ("RegistrationRefused", "R-DUP-1") in names
+    assert emitted == {("RegistrationAccepted", None), ("RegistrationRefused", "R-DUP-1")}
+
+
+def test_no_metric_is_printed_when_metrics_are_disabled(api, capsys, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    service_request(api.registrant(Source.CHANNEL), encode(body(visit_at=VISIT)))
+    assert "_aws" not in capsys.readouterr().out
+
+
+def service_request(who, raw):
+    request = WebhookRequest(
+        who.registrant_id,
+        signed_headers(who, raw)["X-Signature"],
+        secrets.token_hex(4),
+        "application/json",
+        raw,
+    )
+    return registrations().register(request, datetime.now(UTC).replace(microsecond=0))
 
 
 def test_a_phone_written_into_a_log_message_is_masked(logs):

@@ -1,0 +1,476 @@
+"""DynamoDB requests and capacity per registration, and the cold import cost.
+
+Run from the repo root: ``make bench`` (``.venv/bin/python benchmarks/registration.py``).
+See docs/benchmarks.md for what is counted and how.
+
+Part 1 drives signed requests through the Chalice test client against moto
+(``mock_aws``) and counts every DynamoDB API call of the request, PynamoDB's
+and the raw client's alike: every botocore client created in this process
+gets handlers for ``before-call``/``request-created``/``after-call`` on
+``dynamodb``, installed by wrapping ``botocore.session.Session.create_client``.
+
+Part 2 times ``import app`` in fresh interpreters against importing the
+third-party modules the app imports, with the same environment.
+
+The last line printed is one JSON object (the figures ``make bench`` reports).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Same shape as tests/conftest.py; set before anything imports the app.
+ENV = {
+    "AWS_DEFAULT_REGION": "cn-north-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "STAGE": "bench",
+    "TABLE_PREFIX": "sales-office-bench",
+    "PHONE_HMAC_KEY": "bench-phone-hmac-key-0123456789",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",  # keep INFO log lines out of the report
+    "RATE_PER_SECOND": "100000",
+    "RATE_BURST": "100000",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as every stage sets it (.chalice/config.json)
+}
+UNSET = ("DYNAMODB_ENDPOINT", "AWS_REGION", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+
+ROUNDS = 5  # registration rounds (fresh phone and keys each); counts must agree
+IMPORT_RUNS = 7  # fresh interpreters per import measurement
+
+# The names app.py's import graph takes from third parties (check with
+# ``python -X importtime -c "import app"``), imported the same way (pydantic
+# and Powertools load lazily: ``import pydantic`` alone would be cheaper),
+# plus the stdlib modules the app names.
+FLOOR_IMPORTS = (
+    "from chalice import Chalice, Response",
+    "from botocore.exceptions import ClientError, ConnectTimeoutError",
+    "from pynamodb.attributes import MapAttribute, TTLAttribute, UnicodeAttribute",
+    "from pynamodb.connection import Connection",
+    "from pynamodb.exceptions import PutError, PynamoDBException",
+    "from pynamodb.models import Model",
+    "from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints",
+    "from pydantic import ValidationError",
+    "from aws_lambda_powertools import Logger, Metrics",
+    "from aws_lambda_powertools.metrics import MetricUnit, single_metric",
+    "from aws_lambda_powertools.metrics.functions import is_metrics_disabled",
+    "import base64, binascii, dataclasses, enum, hashlib, hmac, json, logging, math",
+    "import re, secrets, threading, zoneinfo",
+)
+APP_IMPORT = "import app"
+
+
+# Like tests/conftest.py: the environment is set before anything imports the app.
+os.environ.update(ENV)
+for _name in UNSET:
+    os.environ.pop(_name, None)
+sys.path.insert(0, str(ROOT))  # run as benchmarks/registration.py: the app is one level up
+
+import botocore.session  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from app import app  # noqa: E402
+from chalicelib.rules.claims import Source  # noqa: E402
+from chalicelib.rules.records import Registrant  # noqa: E402
+from chalicelib.services.container import reset  # noqa: E402
+from chalicelib.signing import signature_header  # noqa: E402
+from chalicelib.store import create_tables, store  # noqa: E402
+from chalicelib.store.models import ALL_MODELS  # noqa: E402
+
+# -- part 1: requests per registration ------------------------------------------
+
+
+@dataclass
+class Call:
+    operation: str
+    attempts: int = 0
+    capacity: float = 0.0
+    status: int | None = None
+
+
+@dataclass
+class DynamoCounter:
+    """Every DynamoDB API call made by any botocore client of this process."""
+
+    calls: list[Call] = field(default_factory=list)
+    clients: list[Any] = field(default_factory=list)
+
+    def install(self) -> None:
+        original = botocore.session.Session.create_client
+        counter = self
+
+        def create_client(session: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, service_name, *args, **kwargs)
+            if service_name == "dynamodb":
+                counter.watch(client)
+            return client
+
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+    def watch(self, client: Any) -> None:
+        events = client.meta.events
+        events.register("before-call.dynamodb", self._before_call)
+        events.register("request-created.dynamodb", self._request_created)
+        events.register("after-call.dynamodb", self._after_call)
+        self.clients.append(client)
+
+    def is_watched(self, client: Any) -> bool:
+        return any(client is c for c in self.clients)
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        self.calls.append(Call(model.name))
+
+    def _request_created(self, **_: Any) -> None:
+        if self.calls:
+            self.calls[-1].attempts += 1  # one per HTTP attempt: retries show here
+
+    def _after_call(self, parsed: Any, model: Any, http_response: Any, **_: Any) -> None:
+        call = self.calls[-1]
+        assert call.operation == model.name
+        call.status = getattr(http_response, "status_code", None)
+        call.capacity = consumed_units(parsed or {})
+
+    @contextmanager
+    def measure(self) -> Iterator[list[Call]]:
+        self.calls = []
+        measured: list[Call] = []
+        try:
+            yield measured
+        finally:
+            measured.extend(self.calls)
+            self.calls = []
+
+
+def consumed_units(parsed: dict[str, Any]) -> float:
+    """CapacityUnits of a response: one dict, or a list (one per table) for batches."""
+    consumed = parsed.get("ConsumedCapacity")
+    if isinstance(consumed, dict):
+        consumed = [consumed]
+    return float(sum(c.get("CapacityUnits", 0) for c in consumed or []))
+
+
+@dataclass
+class Scenario:
+    name: str
+    expected_status: int
+    expect_replayed: bool
+    rounds: list[list[Call]] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return max(len(r) for r in self.rounds)
+
+    @property
+    def capacity(self) -> float:
+        return max(sum(c.capacity for c in r) for r in self.rounds)
+
+    def operations(self) -> list[str]:
+        return [c.operation for c in max(self.rounds, key=len)]
+
+    def describe(self) -> str:
+        counts = sorted({len(r) for r in self.rounds})
+        attempts = max(sum(c.attempts for c in r) for r in self.rounds)
+        ops = ", ".join(
+            f"{c.operation}({c.capacity:g} CU{'' if c.status == 200 else f', HTTP {c.status}'})"
+            for c in max(self.rounds, key=len)
+        )
+        spread = "" if len(counts) == 1 else f" (varied across rounds: {counts})"
+        return (
+            f"  {self.name:<10} {self.requests} request(s){spread}, {attempts} HTTP attempt(s), "
+            f"{self.capacity:g} capacity units: {ops}"
+        )
+
+
+def run_registrations(counter: DynamoCounter) -> dict[str, Scenario]:
+    scenarios = {
+        "accepted": Scenario("accepted", 201, expect_replayed=False),
+        "refused": Scenario("refused", 409, expect_replayed=False),
+        "replay": Scenario("replay", 201, expect_replayed=True),
+        "replay_refusal": Scenario("replay of refusal", 409, expect_replayed=True),
+    }
+    with mock_aws():
+        reset()
+        create_tables()
+        # two channel registrants, as tests/support.make_registrant builds them
+        first, second = (
+            Registrant(
+                f"reg_channel_bench{n}",
+                Source.CHANNEL,
+                f"bench channel {n}",
+                secrets.token_hex(16),
+                enabled=True,
+            )
+            for n in (1, 2)
+        )
+        for who in (first, second):
+            store().put_registrant(who, datetime.now(UTC))
+        with Client(app, stage_name="local", project_dir=str(ROOT)) as client:
+            post = poster(client)
+            for n in range(ROUNDS):
+                doc = registration_doc(f"1381234{n:04d}")
+                a = post(first, doc, f"bench-a-{n}")
+                b = post(second, doc, f"bench-b-{n}")
+                scenarios["accepted"].rounds.append(check(scenarios["accepted"], counter, a))
+                scenarios["refused"].rounds.append(check(scenarios["refused"], counter, b))
+                scenarios["replay"].rounds.append(check(scenarios["replay"], counter, a))
+                scenarios["replay_refusal"].rounds.append(
+                    check(scenarios["replay_refusal"], counter, b)
+                )
+        # every client the request path can use must have been watched
+        unwatched = [m.__name__ for m in ALL_MODELS if not counter.is_watched(model_client(m))]
+        if not counter.is_watched(store()._connection.client) or unwatched:
+            raise SystemExit(f"a DynamoDB client escaped the counter: {unwatched or 'store'}")
+        reset()
+    return scenarios
+
+
+def model_client(model: Any) -> Any:
+    return model._get_connection().connection.client
+
+
+Send = Callable[[], Any]
+
+
+def poster(client: Any) -> Callable[[Any, dict[str, Any], str], Send]:
+    """A prepared request: the same bytes and headers each time it is sent."""
+
+    def prepare(who: Any, doc: dict[str, Any], key: str) -> Send:
+        raw = json.dumps(doc, ensure_ascii=False).encode()
+        timestamp = int(datetime.now(UTC).timestamp())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Registrant-Id": who.registrant_id,
+            "X-Signature": signature_header(who.secret, timestamp, raw),
+            "Idempotency-Key": key,
+        }
+        return lambda: client.http.post("/v1/registrations", headers=headers, body=raw)
+
+    return prepare
+
+
+def registration_doc(phone: str) -> dict[str, Any]:
+    # a channel registers a visit on its local day, not in the future: "now"
+    visit = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0)
+    return {"customer": {"name": "王先生", "phone": phone}, "visit_at": visit.isoformat()}
+
+
+def check(scenario: Scenario, counter: DynamoCounter, send: Send) -> list[Call]:
+    with counter.measure() as calls:
+        response = send()
+    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    if response.status_code != scenario.expected_status or replayed != scenario.expect_replayed:
+        raise SystemExit(
+            f"{scenario.name}: expected {scenario.expected_status} "
+            f"(replayed={scenario.expect_replayed}), got {response.status_code} "
+            f"(replayed={replayed}): {response.body!r}"
+        )
+    return calls
+
+
+# -- part 2: import time ------------------------------------------------------
+
+CHILD = (
+    "import time\n"
+    "{setup}\n"
+    "t0 = time.perf_counter()\n"
+    "{statement}\n"
+    "print(repr((time.perf_counter() - t0) * 1000))\n"
+)
+
+
+def child_env(pycache: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env.update(ENV)
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    if pycache is None:
+        # as installed: whatever bytecode exists is used, none is written
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        # bytecode for everything (the app and its dependencies alike) in a
+        # private cache, written by a warm-up run: no compiling in the timings
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def time_import(statement: str | tuple[str, str], env: dict[str, str]) -> float:
+    """Milliseconds of ``statement`` in a fresh interpreter; a statement given as
+    ``(setup, timed)`` runs ``setup`` first, untimed."""
+    setup, timed = statement if isinstance(statement, tuple) else ("", statement)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD.format(setup=setup, statement=timed)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"import failed: {statement}\n{done.stderr}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def time_imports(statements: dict[str, Any], env: dict[str, str]) -> dict[str, list[float]]:
+    for statement in statements.values():
+        time_import(statement, env)  # warm-up: bytecode cache, page cache
+    times: dict[str, list[float]] = {name: [] for name in statements}
+    for _ in range(IMPORT_RUNS):
+        for name, statement in statements.items():  # interleaved: load hits both alike
+            times[name].append(time_import(statement, env))
+    return times
+
+
+def import_profile(statement: str, env: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """-X importtime: module -> (self µs, cumulative µs)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    profile: dict[str, tuple[int, int]] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, cumulative, name = line[len("import time:") :].split("|")
+        profile[name.strip()] = (int(own), int(cumulative))
+    return profile
+
+
+def app_extras(env: dict[str, str], runs: int = 3) -> list[tuple[str, float, float]]:
+    """Modules `import app` loads that the floor does not, slowest (self) first:
+    (name, self ms, cumulative ms), medians of ``runs`` -X importtime runs."""
+    floor = import_profile("\n".join(FLOOR_IMPORTS), env)
+    profiles = [import_profile(APP_IMPORT, env) for _ in range(runs)]
+    extra = []
+    for name in profiles[0]:
+        if name in floor or not all(name in p for p in profiles):
+            continue
+        own = statistics.median(p[name][0] for p in profiles) / 1000
+        cumulative = statistics.median(p[name][1] for p in profiles) / 1000
+        extra.append((name, own, cumulative))
+    return sorted(extra, key=lambda e: -e[1])
+
+
+# -- report ---------------------------------------------------------------------
+
+
+def main() -> None:
+    counter = DynamoCounter()
+    counter.install()
+    printed = io.StringIO()
+    with redirect_stdout(printed):  # Powertools prints EMF metric lines to stdout
+        scenarios = run_registrations(counter)
+    emf_lines = sum('"_aws"' in line for line in printed.getvalue().splitlines())
+
+    print(f"DynamoDB requests per registration (moto, {ROUNDS} rounds, worst round shown):")
+    for scenario in scenarios.values():
+        print(scenario.describe())
+    if emf_lines:
+        print(
+            f"  note: {emf_lines} EMF metric line(s) printed to stdout during the requests "
+            "although POWERTOOLS_METRICS_DISABLED=true (single_metric ignores it)"
+        )
+    goals = {"accepted": 2, "refused": 2, "replay": 1}
+    for name, goal in goals.items():
+        got = scenarios[name].requests
+        print(f"  goal {name} <= {goal}: {'met' if got <= goal else 'MISSED'} ({got})")
+
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as pycache:
+        env = child_env(pycache)
+        floor_imports = "\n".join(FLOOR_IMPORTS)
+        times = time_imports(
+            {
+                "app": APP_IMPORT,
+                "floor": floor_imports,
+                # what the app adds once its dependencies are loaded, same process
+                "increment": (floor_imports, APP_IMPORT),
+            },
+            env,
+        )
+        extras = app_extras(env)
+    uncompiled = time_imports({"app": APP_IMPORT}, child_env(None))["app"]
+
+    import_ms = statistics.median(times["app"])
+    floor_ms = statistics.median(times["floor"])
+    ratio = import_ms / floor_ms
+    print(f"\nIn-process import, median of {IMPORT_RUNS} fresh interpreters (bytecode cached):")
+    print(f"  import app          {import_ms:7.1f} ms  (runs: {fmt(times['app'])})")
+    print(f"  dependencies alone  {floor_ms:7.1f} ms  (runs: {fmt(times['floor'])})")
+    fastest_app, fastest_floor = min(times["app"]), min(times["floor"])
+    print(
+        f"  fastest runs: app {fastest_app:.1f} ms, dependencies {fastest_floor:.1f} ms, "
+        f"ratio {fastest_app / fastest_floor:.2f} (less sensitive to other load)"
+    )
+    print(
+        f"  ratio {ratio:.3f} (goal <= 1.20: {'met' if ratio <= 1.2 else 'MISSED'}); "
+        f"the app adds {import_ms - floor_ms:.1f} ms"
+    )
+    increment_ms = statistics.median(times["increment"])
+    print(
+        f"  import app after its dependencies, same interpreter: {increment_ms:.1f} ms "
+        f"(runs: {fmt(times['increment'])}); implied ratio "
+        f"{(floor_ms + increment_ms) / floor_ms:.3f}"
+    )
+    has_pyc = (ROOT / "chalicelib" / "__pycache__").is_dir()
+    print(
+        f"  import app as installed (no private cache; chalicelib bytecode "
+        f"{'present' if has_pyc else 'absent, compiled every run'}): "
+        f"{statistics.median(uncompiled):.1f} ms"
+    )
+    print(
+        "  slowest modules only the app loads "
+        "(-X importtime, median of 3 runs, self/cumulative ms):"
+    )
+    for name, own, cumulative in extras[:8]:
+        print(f"    {name:<45} {own:6.1f} {cumulative:7.1f}")
+
+    result = {
+        "requests_accepted": scenarios["accepted"].requests,
+        "requests_refused": scenarios["refused"].requests,
+        "requests_replay": scenarios["replay"].requests,
+        "import_ms": round(import_ms, 1),
+        "import_floor_ms": round(floor_ms, 1),
+        "import_ratio": round(ratio, 3),
+        "requests_replay_refusal": scenarios["replay_refusal"].requests,
+        "capacity_accepted": scenarios["accepted"].capacity,
+        "capacity_refused": scenarios["refused"].capacity,
+        "capacity_replay": scenarios["replay"].capacity,
+        "operations_accepted": scenarios["accepted"].operations(),
+        "operations_refused": scenarios["refused"].operations(),
+        "operations_replay": scenarios["replay"].operations(),
+        "import_increment_ms": round(increment_ms, 1),
+        "import_min_ms": round(fastest_app, 1),
+        "import_floor_min_ms": round(fastest_floor, 1),
+        "import_ms_as_installed": round(statistics.median(uncompiled), 1),
+        "emf_lines_while_metrics_disabled": emf_lines,
+    }
+    print(json.dumps(result, separators=(", ", ": ")))
+
+
+def fmt(values: list[float]) -> str:
+    return " ".join(f"{v:.0f}" for v in values)
+
+
+if __name__ == "__main__":
+    main()
