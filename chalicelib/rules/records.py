@@ -62,3 +62,7 @@ class Event:
     registrant_id: str
     registration_id: str
     occurred_at: datetime
+    # when it entered the feed: the feed's order. Equal to occurred_at except
+    # for an event written late (a retry completing a died request), which
+    # must land ahead of every cursor already handed out.
+    recorded_at: datetime

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 from chalicelib.errors import Failed, FieldError, Problem, validation_error
 from chalicelib.rules.phone import mask_phone, normalize_phone
@@ -21,6 +22,20 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_Te
 Note = Annotated[str, StringConstraints(max_length=500)]
 PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
+_ISO_WITH_OFFSET = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _iso_with_offset(value: object) -> datetime:
+    """ISO 8601 with a ``T`` and an offset, nothing looser (no epoch numbers)."""
+    if not isinstance(value, str) or not _ISO_WITH_OFFSET.fullmatch(value):
+        raise ValueError("expected ISO 8601 with an offset, e.g. 2026-11-27T10:30:00+08:00")
+    return datetime.fromisoformat(value)
+
+
+VisitAt = Annotated[datetime, BeforeValidator(_iso_with_offset)]
+
 
 class _Customer(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
@@ -31,7 +46,7 @@ class _Customer(BaseModel):
 class _Registration(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
     customer: _Customer
-    visit_at: AwareDatetime | None = None
+    visit_at: VisitAt | None = None
     note: Note | None = None
 
 

@@ -178,7 +178,7 @@ class Registrations:
             except VersionConflict as conflict:
                 customer = conflict.current or self._current(attempt.customer_key)
                 continue
-            return self._accept(outcome, attempt, decided_at=now)
+            return self._accept(outcome, attempt, now)
         raise StoreUnavailable("too much contention on one customer")
 
     def _current(self, key: str) -> Customer:
@@ -193,17 +193,21 @@ class Registrations:
         if earlier.request_hash != attempt.body.request_hash:
             return _problem_answer(_key_reused())
         if now < earlier.created_at + timedelta(seconds=IN_PROGRESS_SECONDS):
-            return _problem_answer(
-                Problem(
-                    "IDEMPOTENCY_IN_PROGRESS",
-                    "A request with this Idempotency-Key is still being processed.",
-                    retry_after=1,
-                )
-            )
+            return _problem_answer(_in_progress())
         logger.warning("completing a registration whose request died after its decision")
-        return self._accept(earlier, attempt, decided_at=earlier.created_at)
+        registration, text = self._registration(earlier, attempt, decided_at=earlier.created_at)
+        answer = attempt.answer(None, text, earlier.created_at)
+        event = protected_event(earlier, recorded_at=now)
+        if not self._store.complete_acceptance(registration, event, answer):
+            stored = self._store.get_answer(attempt.registrant_id, attempt.idempotency_key)
+            if stored is None:  # the other completion is still writing
+                return _problem_answer(_in_progress())
+            return _replay(stored, attempt.body)
+        return Answer(None, text)
 
-    def _accept(self, claim: Claim, attempt: _Attempt, *, decided_at: datetime) -> Answer:
+    def _registration(
+        self, claim: Claim, attempt: _Attempt, *, decided_at: datetime
+    ) -> tuple[Registration, str]:
         body = attempt.body
         registration = Registration(
             claim=claim,
@@ -213,16 +217,33 @@ class Registrations:
             visit_at=body.visit_at,
             note=body.note,
         )
-        text = _json(registration_view(registration, decided_at, self._policy.zone))
-        answer = attempt.answer(None, text, decided_at)
-        self._store.save_acceptance(registration, protected_event(claim), answer)
+        return registration, _json(registration_view(registration, decided_at, self._policy.zone))
+
+    def _accept(self, claim: Claim, attempt: _Attempt, now: datetime) -> Answer:
+        registration, text = self._registration(claim, attempt, decided_at=now)
+        try:
+            self._store.save_acceptance(
+                registration,
+                protected_event(claim, recorded_at=now),
+                attempt.answer(None, text, now),
+            )
+        except StoreUnavailable as exc:
+            # The customer is already ours: say so, and how to get the answer.
+            raise Failed(
+                Problem(
+                    "UNAVAILABLE",
+                    "The registration was decided but its records could not be saved. "
+                    "Retry with the same Idempotency-Key to receive the answer.",
+                    retry_after=IN_PROGRESS_SECONDS,
+                )
+            ) from exc
         count("RegistrationAccepted", source=claim.source.value)
         logger.info(
             "registration accepted",
             extra={
                 "registration_id": claim.registration_id,
-                "status": claim.status(decided_at).value,
-                "phone": body.phone_masked,
+                "status": claim.status(now).value,
+                "phone": attempt.body.phone_masked,
             },
         )
         return Answer(None, text)
@@ -247,7 +268,7 @@ class Registrations:
         return customer_key(phone, self._settings.phone_hmac_key)
 
 
-def protected_event(claim: Claim) -> Event | None:
+def protected_event(claim: Claim, *, recorded_at: datetime) -> Event | None:
     """``registration.protected`` when the protection starts at registration."""
     if claim.protection is None:
         return None
@@ -257,6 +278,7 @@ def protected_event(claim: Claim) -> Event | None:
         registrant_id=claim.registrant_id,
         registration_id=claim.registration_id,
         occurred_at=claim.protection.starts_at,
+        recorded_at=recorded_at,
     )
 
 
@@ -276,6 +298,14 @@ def _replay(stored: StoredAnswer, body: RegistrationBody) -> Answer:
     if stored.request_hash != body.request_hash:
         return _problem_answer(_key_reused())
     return Answer(stored.code, stored.body, replayed=True)
+
+
+def _in_progress() -> Problem:
+    return Problem(
+        "IDEMPOTENCY_IN_PROGRESS",
+        "A request with this Idempotency-Key is still being processed.",
+        retry_after=1,
+    )
 
 
 def _key_reused() -> Problem:

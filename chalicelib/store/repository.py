@@ -7,7 +7,7 @@ idempotency answers) follows it and can be rewritten from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -47,7 +47,7 @@ class RegistrationContext:
 
 
 def event_position(event: Event) -> str:
-    return f"{int(event.occurred_at.timestamp() * 1000):013d}#{event.event_id}"
+    return f"{int(event.recorded_at.timestamp() * 1000):013d}#{event.event_id}"
 
 
 class Store:
@@ -136,6 +136,27 @@ class Store:
         if event is not None:
             items.append(_event_item(event))
         self._batch_put(items)
+
+    def complete_acceptance(
+        self, registration: Registration, event: Event | None, answer: StoredAnswer
+    ) -> bool:
+        """Write the records of a request that died after its decisive write.
+
+        The registration record goes first, conditionally, so that of two
+        retries completing the same request only one writes its event (whose
+        feed position is the time of completion). False: already completed.
+        """
+        try:
+            with unavailable_on_outage():
+                registration_to_item(registration).save(
+                    condition=RegistrationItem.registration_id.does_not_exist()
+                )
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return False
+        self._batch_put([_answer_item(answer), *([_event_item(event)] if event else [])])
+        return True
 
     def save_refusal(self, answer: StoredAnswer) -> StoredAnswer | None:
         """Store a refusal as the key's first answer (and its audit record).
@@ -286,4 +307,5 @@ def _event_from_item(item: EventItem) -> Event:
         registrant_id=item.registrant_id,
         registration_id=item.registration_id,
         occurred_at=item.occurred_at,
+        recorded_at=datetime.fromtimestamp(int(item.position[:13]) / 1000, UTC),
     )

@@ -153,3 +153,32 @@ def test_other_registrants_are_refused_while_a_died_request_holds_the_customer(
     assert api.register(a, body(visit_at=VISIT)).status_code == 500
     r = api.register(b, body(visit_at=VISIT))
     assert payload(r)["error"]["code"] == "DUPLICATE_LIVE_CLAIM"
+
+
+def test_event_of_a_completed_request_lands_ahead_of_handed_out_cursors(
+    api, clock, dies_after_decision
+):
+    """Polling never misses an event, even one written late by a retry."""
+    channel = api.registrant(Source.CHANNEL)
+    assert api.register(channel, body("13800000001", VISIT), key="dies").status_code == 500
+    assert api.register(channel, body("13800000002", VISIT), key="lives").status_code == 201
+    clock.shift(timedelta(seconds=31))
+    page = payload(api.get(channel, "/v1/events"))
+    assert len(page["data"]) == 1
+    completed = api.register(channel, body("13800000001", VISIT), key="dies")
+    assert completed.status_code == 201
+    clock.shift(timedelta(seconds=31))
+    later = payload(api.get(channel, f"/v1/events?cursor={page['next_cursor']}"))
+    assert [e["registration_id"] for e in later["data"]] == [payload(completed)["registration_id"]]
+    assert later["data"][0]["occurred_at"] == "2026-11-27T10:00:00+08:00"
+
+
+def test_two_retries_completing_one_died_request_write_one_event(api, clock, dies_after_decision):
+    channel = api.registrant(Source.CHANNEL)
+    api.register(channel, body(visit_at=VISIT), key="k-1")
+    clock.shift(timedelta(seconds=31))
+    first = api.register(channel, body(visit_at=VISIT), key="k-1")
+    second = api.register(channel, body(visit_at=VISIT), key="k-1")
+    assert first.body == second.body
+    clock.shift(timedelta(seconds=31))
+    assert len(payload(api.get(channel, "/v1/events"))["data"]) == 1

@@ -233,3 +233,29 @@ def test_unknown_method_answers_405_in_the_error_shape(api):
     r = api.client.http.request("DELETE", "/v1/registrations", headers={}, body=b"")
     assert r.status_code == 405
     assert payload(r)["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    "visit_at",
+    [
+        "1795744800",
+        "2026-11-27 09:30:00+08:00",
+        "2026-11-27T09:30:00",
+        "2026-13-27T09:30:00+08:00",
+        "2026-11-27T09:30:00+0800",
+        "２０２６-11-27T09:30:00+08:00",
+        "",
+    ],
+)
+def test_visit_at_must_be_iso_8601_with_an_offset(api, visit_at):
+    channel = api.registrant(Source.CHANNEL)
+    r = api.register(channel, body(visit_at=visit_at))
+    assert r.status_code == 400
+    assert payload(r)["error"]["fields"][0]["field"] == "visit_at"
+
+
+def test_visit_at_in_utc_with_z_is_accepted(api):
+    channel = api.registrant(Source.CHANNEL)
+    r = api.register(channel, body(visit_at="2026-11-27T01:30:00Z"))
+    assert r.status_code == 201
+    assert payload(r)["visit_at"] == "2026-11-27T09:30:00+08:00"

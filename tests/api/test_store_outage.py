@@ -47,3 +47,23 @@ def test_throttled_store_answers_503_with_retry_after_and_writes_nothing(api, th
     )
     assert snapshot() == before
     assert api.register(channel, body(visit_at=VISIT), key="k-1").status_code == 201
+
+
+def test_outage_after_the_decision_says_retry_and_the_retry_gets_the_answer(api, throttle, clock):
+    """The customer is already held: the 503 says so; the same key then completes it."""
+    from datetime import timedelta
+
+    channel = api.registrant(Source.CHANNEL)
+    throttle("BatchWriteItem")
+    r = api.register(channel, body(visit_at=VISIT), key="k-1")
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "30"
+    assert "Retry with the same Idempotency-Key" in payload(r)["error"]["message"]
+    api.store._connection.client.meta.events.unregister(
+        "before-call.dynamodb.BatchWriteItem", unique_id="throttle"
+    )
+    clock.shift(timedelta(seconds=30))
+    done = api.register(channel, body(visit_at=VISIT), key="k-1")
+    assert done.status_code == 201
+    listed = payload(api.get(channel, "/v1/registrations"))["data"]
+    assert [x["registration_id"] for x in listed] == [payload(done)["registration_id"]]
