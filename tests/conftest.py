@@ -39,16 +39,30 @@ from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
 from chalicelib.services.container import reset
 from chalicelib.store import Store, create_tables, store
+from chalicelib.store.models import ALL_MODELS
 from tests.support import encode, make_registrant, shanghai, signed_headers
 
 
-@pytest.fixture
-def tables() -> Iterator[Store]:
-    """Fresh, empty tables on moto for one test."""
+@pytest.fixture(scope="session")
+def _moto() -> Iterator[None]:
+    """One moto DynamoDB for the session; creating tables costs ~1 s a test."""
     with mock_aws():
         reset()
         create_tables()
-        yield store()
+        yield
+    reset()
+
+
+@pytest.fixture
+def tables(_moto: None) -> Iterator[Store]:
+    """The app's tables on moto, emptied for this test."""
+    reset()
+    current = store()
+    for model in ALL_MODELS:
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)
+    yield current
     reset()
 
 
