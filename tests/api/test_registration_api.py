@@ -259,3 +259,28 @@ def test_visit_at_in_utc_with_z_is_accepted(api):
     r = api.register(channel, body(visit_at="2026-11-27T01:30:00Z"))
     assert r.status_code == 201
     assert payload(r)["visit_at"] == "2026-11-27T09:30:00+08:00"
+
+
+def test_stage_policy_overrides_change_the_protection_without_code(api, monkeypatch):
+    """R-PROT-2's 60 days is a default: POLICY_OVERRIDES in the stage config changes it."""
+    from chalicelib.services.container import registrations, reset
+
+    monkeypatch.setenv("POLICY_OVERRIDES", '{"first_protection_days": 45}')
+    reset()
+    registrations()  # build now: inside a request the client patches in the stage's env
+    channel = api.registrant(Source.CHANNEL)
+    r = api.register(channel, body(visit_at=VISIT))
+    assert payload(r)["protection"]["ends_at"] == "2027-01-11T10:00:00+08:00"
+
+
+def test_unknown_policy_setting_stops_the_app_with_a_clear_message(monkeypatch):
+    from chalicelib.rules.policy import PolicyError
+    from chalicelib.settings import settings
+
+    monkeypatch.setenv("POLICY_OVERRIDES", '{"first_protection_dayz": 45}')
+    settings.cache_clear()
+    try:
+        with pytest.raises(PolicyError, match="first_protection_dayz"):
+            settings()
+    finally:
+        settings.cache_clear()
