@@ -13,15 +13,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-node_modules/.bin/dynalite: package.json
-	npm install --no-audit --no-fund --silent
+node_modules/.bin/dynalite: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 ## make run: embedded DynamoDB (moto server), tables, demo project, API on :8000
 run: $(STAMP)
 	$(PY) scripts/run_local.py
 
-## make test: the whole suite (unit, store, API, races on dynalite)
+## make test: the whole suite (unit, API on moto, races on dynalite)
 test: $(STAMP) node_modules/.bin/dynalite
 	$(PY) -m pytest
 

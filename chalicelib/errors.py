@@ -34,6 +34,10 @@ class Problem:
         return {"error": error}
 
 
+class StoreUnavailable(RuntimeError):
+    """The store could not be reached or stayed throttled after retries."""
+
+
 class Failed(Exception):
     """Raised to stop a use case early; carries the Problem to answer."""
 

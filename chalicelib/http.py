@@ -8,9 +8,8 @@ from typing import Any
 
 from chalice.app import Response
 
-from chalicelib.errors import Failed, Problem, unavailable
+from chalicelib.errors import Failed, Problem, StoreUnavailable, unavailable
 from chalicelib.observability import logger
-from chalicelib.store import StoreUnavailable
 
 STATUS = {
     "VALIDATION_ERROR": 400,

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             print("The secret is shown once: hand it to the registrant now.", file=sys.stderr)
         else:
             enabled = args.command == "enable-registrant"
-            r = set_enabled(store(), args.registrant_id, enabled, now)
+            r = set_enabled(store(), args.registrant_id, enabled)
             print(f"{r.registrant_id} {'enabled' if r.enabled else 'disabled'}")
     except Failed as failed:
         print(f"error: {failed.problem.message}", file=sys.stderr)

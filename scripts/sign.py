@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curl", action="store_true", help="print a curl command instead")
     args = parser.parse_args(argv)
 
-    demo = json.loads((ROOT / ".local" / "demo.json").read_text()) if not args.id else {}
+    demo_file = Path(os.environ.get("DEMO_FILE", ROOT / ".local" / "demo.json"))
+    demo = json.loads(demo_file.read_text()) if not args.id else {}
     who = demo["registrants"][args.index] if demo else {"id": args.id, "secret": args.secret}
     base_url = args.base_url or demo.get("base_url", "http://127.0.0.1:8000")
     body = with_visit_now(args.body).encode()

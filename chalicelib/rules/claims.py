@@ -30,11 +30,7 @@ class Status(StrEnum):
 @dataclass(frozen=True)
 class Period:
     starts_at: datetime
-    ends_at: datetime
-
-    def contains(self, now: datetime) -> bool:
-        """Half-open: the period is over at ``ends_at`` exactly."""
-        return self.starts_at <= now < self.ends_at
+    ends_at: datetime  # exclusive: the period is over at this instant
 
 
 @dataclass(frozen=True)

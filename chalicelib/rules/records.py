@@ -30,6 +30,7 @@ class Registration:
     phone_masked: str
     visit_at: datetime | None
     note: str | None
+    recorded_at: datetime  # when its records were written (feed position)
 
     @property
     def registration_id(self) -> str:

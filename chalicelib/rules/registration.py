@@ -72,13 +72,22 @@ def visit_window(registered_at: datetime, policy: Policy) -> Period:
     )
 
 
+# who registers on the day of the visit, and the rule that says so
+_SAME_DAY_RULE = {
+    Source.CHANNEL: "R-REG-2",
+    Source.CONSULTANT: "R-REG-1",
+    Source.BROKER: "R-REG-4",
+}
+
+
 def _check_timing(
     rec: Recommendation, customer: Customer, now: datetime, policy: Policy
 ) -> Refusal | None:
     if rec.source is Source.DISTRIBUTION:
         return _check_ahead_of_visit(rec.visit_at, now, policy)
-    if rec.source in (Source.CHANNEL, Source.BROKER, Source.CONSULTANT):
-        return check_same_day(rec.registrant_id, rec.visit_at, customer, now, policy)
+    rule = _SAME_DAY_RULE.get(rec.source)
+    if rule is not None:
+        return check_same_day(rec.registrant_id, rec.visit_at, customer, now, policy, rule=rule)
     return None
 
 
@@ -88,6 +97,8 @@ def check_same_day(
     customer: Customer,
     now: datetime,
     policy: Policy,
+    *,
+    rule: str = "R-REG-2",
 ) -> Refusal | None:
     """R-REG-1 / R-REG-2: registered on the local day of the visit.
 
@@ -95,11 +106,11 @@ def check_same_day(
     the cutoff (18:00) on the next local calendar day.
     """
     if visit_at is None:
-        return Refusal("VALIDATION_ERROR", "R-REG-2", "visit_at is required.", "visit_at")
+        return Refusal("VALIDATION_ERROR", rule, "visit_at is required.", "visit_at")
     if visit_at > now + timedelta(minutes=policy.visit_clock_skew_minutes):
         return Refusal(
             "VALIDATION_ERROR",
-            "R-REG-2",
+            rule,
             "visit_at is in the future; register a visit once it has taken place.",
             "visit_at",
         )
@@ -112,7 +123,7 @@ def check_same_day(
         return None
     return Refusal(
         "REGISTRATION_TOO_LATE",
-        "R-REG-2",
+        rule,
         "A visit must be registered on its local day; a late entry needs a sales "
         "manager's approval and is accepted only until "
         f"{policy.late_entry_cutoff:%H:%M} the next day.",
@@ -131,7 +142,8 @@ def _check_ahead_of_visit(
             "A distribution agency registers at least "
             f"{policy.distribution_min_lead_minutes} minutes before the visit.",
         )
-    if visit_at - now > timedelta(hours=policy.distribution_window_hours):
+    # the window is half-open: a visit at its very end would not be recognized
+    if visit_at - now >= timedelta(hours=policy.distribution_window_hours):
         return Refusal(
             "VALIDATION_ERROR",
             "R-REG-3",

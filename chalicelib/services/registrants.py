@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.errors import Failed, not_found
@@ -31,10 +30,8 @@ def create_registrant(store: Store, kind: Source, name: str, now: datetime) -> R
     return registrant
 
 
-def set_enabled(store: Store, registrant_id: str, enabled: bool, now: datetime) -> Registrant:
-    found = store.get_registrant(registrant_id)
-    if found is None:
+def set_enabled(store: Store, registrant_id: str, enabled: bool) -> Registrant:
+    updated = store.set_registrant_enabled(registrant_id, enabled)
+    if updated is None:
         raise Failed(not_found("registrant"))
-    updated = replace(found, enabled=enabled)
-    store.put_registrant(updated, now)
     return updated

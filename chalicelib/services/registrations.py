@@ -8,6 +8,8 @@ BatchWriteItem), refused 2, replayed 1.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from chalicelib.errors import (
     Failed,
     FieldError,
     Problem,
+    StoreUnavailable,
     from_refusal,
     unauthenticated,
     validation_error,
@@ -34,7 +37,7 @@ from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.registration import Recommendation, decide
 from chalicelib.settings import Settings
 from chalicelib.signing import verify
-from chalicelib.store import Store, StoreUnavailable, VersionConflict
+from chalicelib.store import Store, VersionConflict
 
 from .ids import derived_id, new_id
 from .intake import MAX_BODY_BYTES, RegistrationBody, parse_registration, peek_phone
@@ -195,18 +198,19 @@ class Registrations:
         if now < earlier.created_at + timedelta(seconds=IN_PROGRESS_SECONDS):
             return _problem_answer(_in_progress())
         logger.warning("completing a registration whose request died after its decision")
-        registration, text = self._registration(earlier, attempt, decided_at=earlier.created_at)
-        answer = attempt.answer(None, text, earlier.created_at)
-        event = protected_event(earlier, recorded_at=now)
-        if not self._store.complete_acceptance(registration, event, answer):
-            stored = self._store.get_answer(attempt.registrant_id, attempt.idempotency_key)
-            if stored is None:  # the other completion is still writing
-                return _problem_answer(_in_progress())
-            return _replay(stored, attempt.body)
+        registration, text = self._registration(
+            earlier, attempt, decided_at=earlier.created_at, recorded_at=now
+        )
+        with _decided_if_unavailable():
+            self._store.complete_acceptance(
+                registration,
+                lambda recorded_at: protected_event(earlier, recorded_at=recorded_at),
+                attempt.answer(None, text, earlier.created_at),
+            )
         return Answer(None, text)
 
     def _registration(
-        self, claim: Claim, attempt: _Attempt, *, decided_at: datetime
+        self, claim: Claim, attempt: _Attempt, *, decided_at: datetime, recorded_at: datetime
     ) -> tuple[Registration, str]:
         body = attempt.body
         registration = Registration(
@@ -216,27 +220,18 @@ class Registrations:
             phone_masked=body.phone_masked,
             visit_at=body.visit_at,
             note=body.note,
+            recorded_at=recorded_at,
         )
         return registration, _json(registration_view(registration, decided_at, self._policy.zone))
 
     def _accept(self, claim: Claim, attempt: _Attempt, now: datetime) -> Answer:
-        registration, text = self._registration(claim, attempt, decided_at=now)
-        try:
+        registration, text = self._registration(claim, attempt, decided_at=now, recorded_at=now)
+        with _decided_if_unavailable():
             self._store.save_acceptance(
                 registration,
                 protected_event(claim, recorded_at=now),
                 attempt.answer(None, text, now),
             )
-        except StoreUnavailable as exc:
-            # The customer is already ours: say so, and how to get the answer.
-            raise Failed(
-                Problem(
-                    "UNAVAILABLE",
-                    "The registration was decided but its records could not be saved. "
-                    "Retry with the same Idempotency-Key to receive the answer.",
-                    retry_after=IN_PROGRESS_SECONDS,
-                )
-            ) from exc
         count("RegistrationAccepted", source=claim.source.value)
         logger.info(
             "registration accepted",
@@ -280,6 +275,23 @@ def protected_event(claim: Claim, *, recorded_at: datetime) -> Event | None:
         occurred_at=claim.protection.starts_at,
         recorded_at=recorded_at,
     )
+
+
+@contextmanager
+def _decided_if_unavailable() -> Iterator[None]:
+    """After the decisive write the customer is held for this request: a
+    store failure then must say so, and how to receive the answer."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        raise Failed(
+            Problem(
+                "UNAVAILABLE",
+                "The registration was decided but its records could not be saved. "
+                "Retry with the same Idempotency-Key to receive the answer.",
+                retry_after=IN_PROGRESS_SECONDS,
+            )
+        ) from exc
 
 
 def _check_transport(req: WebhookRequest) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from chalicelib.errors import StoreUnavailable
 from chalicelib.rules.claims import Customer
 
-
-class StoreUnavailable(RuntimeError):
-    """DynamoDB could not be reached or stayed throttled after retries."""
+__all__ = ["StoreUnavailable", "VersionConflict"]
 
 
 class VersionConflict(RuntimeError):

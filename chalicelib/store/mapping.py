@@ -94,6 +94,7 @@ def registration_from_item(item: RegistrationItem) -> Registration:
         phone_masked=item.phone_masked,
         visit_at=item.visit_at,
         note=item.note,
+        recorded_at=item.recorded_at,
     )
 
 
@@ -107,6 +108,7 @@ def registration_to_item(r: Registration) -> RegistrationItem:
         visit_at=r.visit_at,
         note=r.note,
         claim=claim_to_map(r.claim),
+        recorded_at=r.recorded_at,
     )
 
 

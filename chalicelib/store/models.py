@@ -75,6 +75,8 @@ class RegistrationItem(Model):
     visit_at = UTCDateTimeAttribute(null=True)
     note = UnicodeAttribute(null=True)
     claim = ClaimMap()
+    # when its records were written: the feed position of its first event
+    recorded_at = UTCDateTimeAttribute()
 
 
 class EventItem(Model):

@@ -6,13 +6,15 @@ idempotency answers) follows it and can be rewritten from it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.rules.claims import Customer
 from chalicelib.rules.records import (
@@ -23,7 +25,7 @@ from chalicelib.rules.records import (
     StoredAnswer,
 )
 
-from .errors import VersionConflict
+from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
 from .mapping import (
     answer_from_item,
@@ -82,7 +84,7 @@ class Store:
 
     def commit_customer(
         self, customer_key: str, phone: str, customer: Customer, now: datetime
-    ) -> Customer:
+    ) -> None:
         """Replace the customer if nobody changed it since it was read.
 
         The one write that decides ownership. On a lost race the current
@@ -116,7 +118,6 @@ class Store:
             old = exc.response.get("Item")
             current = customer_from_item(CustomerItem.from_raw_data(old)) if old else None
             raise VersionConflict(current) from exc
-        return Customer(claims=customer.claims, approvals=customer.approvals, version=version)
 
     def get_customer(self, customer_key: str) -> Customer | None:
         with unavailable_on_outage():
@@ -138,25 +139,33 @@ class Store:
         self._batch_put(items)
 
     def complete_acceptance(
-        self, registration: Registration, event: Event | None, answer: StoredAnswer
-    ) -> bool:
+        self,
+        registration: Registration,
+        event_at: Callable[[datetime], Event | None],
+        answer: StoredAnswer,
+    ) -> None:
         """Write the records of a request that died after its decisive write.
 
-        The registration record goes first, conditionally, so that of two
-        retries completing the same request only one writes its event (whose
-        feed position is the time of completion). False: already completed.
+        Any number of completions, crashed or concurrent, converge: the
+        registration record is put only if absent and fixes the feed position
+        of the event (``event_at(recorded_at)``); the event and the answer
+        are then rewritten identically by whoever comes.
         """
         try:
             with unavailable_on_outage():
                 registration_to_item(registration).save(
                     condition=RegistrationItem.registration_id.does_not_exist()
                 )
+            recorded_at = registration.recorded_at
         except PutError as exc:
             if not is_condition_failure(exc):
                 raise
-            return False
+            earlier = self.get_registration(
+                registration.registrant_id, registration.registration_id
+            )
+            recorded_at = earlier.recorded_at if earlier else registration.recorded_at
+        event = event_at(recorded_at)
         self._batch_put([_answer_item(answer), *([_event_item(event)] if event else [])])
-        return True
 
     def save_refusal(self, answer: StoredAnswer) -> StoredAnswer | None:
         """Store a refusal as the key's first answer (and its audit record).
@@ -194,6 +203,21 @@ class Store:
                 item = RegistrantItem.get(registrant_id, consistent_read=True)
             except RegistrantItem.DoesNotExist:
                 return None
+        return registrant_from_item(item)
+
+    def set_registrant_enabled(self, registrant_id: str, enabled: bool) -> Registrant | None:
+        """Enable or disable an existing registrant; None when there is none."""
+        item = RegistrantItem(registrant_id=registrant_id)
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[RegistrantItem.enabled.set(enabled)],
+                    condition=RegistrantItem.registrant_id.exists(),
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return None
         return registrant_from_item(item)
 
     def put_registrant(self, registrant: Registrant, created_at: datetime) -> None:
@@ -238,7 +262,7 @@ class Store:
         page: list[tuple[str, Event]] = []
         with unavailable_on_outage():
             for item in EventItem.query(
-                registrant_id, range_key_condition=condition, consistent_read=True
+                registrant_id, range_key_condition=condition, consistent_read=True, limit=limit
             ):
                 if item.position >= before or len(page) == limit:
                     break
@@ -253,7 +277,7 @@ class Store:
             model.Meta.table_name: {"Keys": [key], "ConsistentRead": True} for model, key in wanted
         }
         found: dict[type[Any], Any] = {}
-        while request:
+        for attempt in range(BATCH_ATTEMPTS):
             with unavailable_on_outage():
                 reply = self._client.batch_get_item(
                     RequestItems=request, ReturnConsumedCapacity="TOTAL"
@@ -262,7 +286,10 @@ class Store:
                 for raw in items:
                     found[by_table[table]] = by_table[table].from_raw_data(raw)
             request = reply.get("UnprocessedKeys") or {}
-        return found
+            if not request:
+                return found
+            _back_off(attempt)
+        raise StoreUnavailable("batch read left unprocessed keys")
 
     def _batch_put(self, items: list[Any]) -> None:
         request: dict[str, Any] = {}
@@ -270,12 +297,25 @@ class Store:
             request.setdefault(item.Meta.table_name, []).append(
                 {"PutRequest": {"Item": item.serialize()}}
             )
-        while request:
+        for attempt in range(BATCH_ATTEMPTS):
             with unavailable_on_outage():
                 reply = self._client.batch_write_item(
                     RequestItems=request, ReturnConsumedCapacity="TOTAL"
                 )
             request = reply.get("UnprocessedItems") or {}
+            if not request:
+                return
+            _back_off(attempt)
+        raise StoreUnavailable("batch write left unprocessed items")
+
+
+# Unprocessed batch entries (throttling) are retried with exponential backoff,
+# as AWS advises, a bounded number of times.
+BATCH_ATTEMPTS = 5
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(0.05 * 2**attempt)
 
 
 def _answer_item(answer: StoredAnswer) -> IdempotencyItem:

@@ -182,3 +182,35 @@ def test_two_retries_completing_one_died_request_write_one_event(api, clock, die
     assert first.body == second.body
     clock.shift(timedelta(seconds=31))
     assert len(payload(api.get(channel, "/v1/events"))["data"]) == 1
+
+
+def test_completion_that_fails_half_way_is_finished_by_the_next_retry(
+    api, clock, dies_after_decision, monkeypatch
+):
+    """The records of a died request are completed even if the completion
+    itself fails after the registration record: one event, the same answer."""
+    from chalicelib.errors import StoreUnavailable
+
+    channel = api.registrant(Source.CHANNEL)
+    api.register(channel, body(visit_at=VISIT), key="k-1")
+    clock.shift(timedelta(seconds=31))
+    real_batch = Store._batch_put
+    failures = []
+
+    def fail_once(self, items):
+        if not failures:
+            failures.append(1)
+            raise StoreUnavailable("throttled")
+        return real_batch(self, items)
+
+    monkeypatch.setattr(Store, "_batch_put", fail_once)
+    broken = api.register(channel, body(visit_at=VISIT), key="k-1")
+    assert broken.status_code == 503
+    assert "Retry with the same Idempotency-Key" in payload(broken)["error"]["message"]
+    clock.shift(timedelta(seconds=5))
+    done = api.register(channel, body(visit_at=VISIT), key="k-1")
+    assert done.status_code == 201
+    clock.shift(timedelta(seconds=31))
+    events = payload(api.get(channel, "/v1/events"))["data"]
+    assert [e["registration_id"] for e in events] == [payload(done)["registration_id"]]
+    assert len(claims_of(api.store)) == 1

@@ -1,6 +1,6 @@
 """dynalite for the race tests: an independent DynamoDB whose conditional
 writes are atomic, so "exactly one winner" can be proved (moto's cannot:
-see /work/shared/STACK_NOTES.md).
+see ../shared/STACK_NOTES.md beside the repository).
 
 One dynalite process serves the whole session; each test gets its own table
 prefix, so no test sees another's data. The environment the top-level

@@ -106,12 +106,15 @@ def test_distribution_hold_blocks_others_until_its_window_ends_then_lapses():
     assert first.ordinal == 1
 
 
-def test_distribution_visit_beyond_the_window_is_refused_as_invalid():
+@pytest.mark.parametrize("ahead", [timedelta(hours=24), timedelta(hours=24, seconds=1)])
+def test_distribution_visit_at_or_beyond_the_window_end_is_refused_as_invalid(ahead):
+    """R-REG-3: the window is half-open; a visit at its end would not count."""
     now = shanghai("2026-11-27 10:00")
-    refusal = refused(
-        Customer(), now, source=Source.DISTRIBUTION, visit_at=now + timedelta(hours=24, seconds=1)
-    )
+    refusal = refused(Customer(), now, source=Source.DISTRIBUTION, visit_at=now + ahead)
     assert (refusal.code, refusal.rule) == ("VALIDATION_ERROR", "R-REG-3")
+    accepted(
+        Customer(), now, source=Source.DISTRIBUTION, visit_at=now + ahead - timedelta(seconds=2)
+    )
 
 
 @pytest.mark.parametrize(
