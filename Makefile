@@ -21,7 +21,7 @@ node_modules/.bin/dynalite: package.json package-lock.json
 run: $(STAMP)
 	$(PY) scripts/run_local.py
 
-## make test: the whole suite (unit, API on moto, races on dynalite)
+## make test: the whole suite (unit, store contract and races on dynalite, API on moto)
 test: $(STAMP) node_modules/.bin/dynalite
 	$(PY) -m pytest
 

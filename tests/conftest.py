@@ -112,3 +112,7 @@ def api(tables: Store, clock: time_machine.Coordinates) -> Iterator[Api]:
 
 def payload(response: Any) -> Any:
     return json.loads(response.body)
+
+
+# dynalite (atomic conditional writes) for the race and store-contract tests
+from tests.dynalite import dynalite, dynalite_endpoint, tight_switching  # noqa: E402, F401

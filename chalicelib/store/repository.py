@@ -175,7 +175,7 @@ class Store:
         """
         item = _answer_item(answer)
         cutoff = answer.created_at - IDEMPOTENCY_WINDOW
-        condition = IdempotencyItem.key.does_not_exist() | (IdempotencyItem.created_at < cutoff)
+        condition = IdempotencyItem.key.does_not_exist() | (IdempotencyItem.created_at <= cutoff)
         try:
             with unavailable_on_outage():
                 item.save(condition=condition)

@@ -25,7 +25,7 @@ import pytest
 from chalicelib.services.container import reset
 from chalicelib.store import Store, create_tables, store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DYNALITE = ROOT / "node_modules" / ".bin" / "dynalite"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -89,7 +89,7 @@ def dynalite_endpoint() -> Iterator[str]:
     if not DYNALITE.exists():
         pytest.fail(
             f"{DYNALITE.relative_to(ROOT)} is missing: run `npm install` in {ROOT} "
-            "(it installs dynalite, which the race tests need).",
+            "(it installs dynalite, which the race and store tests need).",
             pytrace=False,
         )
     node = shutil.which("node")

@@ -1,0 +1,80 @@
+"""The store's contract, run against moto and against dynalite alike, so that
+neither fake can drift from what the services rely on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.rules.claims import Claim, Customer, Source
+from chalicelib.rules.records import StoredAnswer
+from chalicelib.store import Store, VersionConflict
+from tests.support import make_registrant, shanghai
+
+NOW = shanghai("2026-11-27 10:00")
+
+
+@pytest.fixture(params=["moto", "dynalite"])
+def store(request) -> Store:
+    return request.getfixturevalue("tables" if request.param == "moto" else "dynalite")
+
+
+def claim(registration_id: str, registrant_id: str = "reg_a") -> Claim:
+    return Claim(registration_id, registrant_id, Source.CHANNEL, NOW, 1, None, None)
+
+
+def test_first_commit_creates_the_customer_and_a_second_blind_create_conflicts(store):
+    """R-DUP-1's foundation: attribute_not_exists lets exactly one creator win."""
+    store.commit_customer("k1", "13812345678", Customer().with_claim(claim("rg_1")), NOW)
+    with pytest.raises(VersionConflict):
+        store.commit_customer("k1", "13812345678", Customer().with_claim(claim("rg_2")), NOW)
+    assert [c.registration_id for c in store.get_customer("k1").claims] == ["rg_1"]
+
+
+def test_commit_on_a_stale_version_conflicts_and_changes_nothing(store, request):
+    store.commit_customer("k1", "13812345678", Customer().with_claim(claim("rg_1")), NOW)
+    read = store.get_customer("k1")
+    store.commit_customer("k1", "13812345678", read.with_claim(claim("rg_2", "reg_b")), NOW)
+    with pytest.raises(VersionConflict) as lost:
+        store.commit_customer("k1", "13812345678", read.with_claim(claim("rg_3", "reg_c")), NOW)
+    current = store.get_customer("k1")
+    assert [c.registration_id for c in current.claims] == ["rg_1", "rg_2"]
+    if "dynalite" in request.node.callspec.id:
+        assert lost.value.current is None  # dynalite ignores ReturnValuesOnConditionCheckFailure
+    else:
+        assert lost.value.current == current  # the loser learns the winner without a read
+
+
+def test_one_round_trip_reads_registrant_answer_and_customer(store):
+    registrant = make_registrant(Source.CHANNEL)
+    store.put_registrant(registrant, NOW)
+    store.commit_customer("k1", "13812345678", Customer().with_claim(claim("rg_1")), NOW)
+    answer = StoredAnswer(registrant.registrant_id, "key-1", "h", "DUPLICATE_LIVE_CLAIM", "{}", NOW)
+    assert store.save_refusal(answer) is None
+    ctx = store.load_registration_context(registrant.registrant_id, "key-1", "k1")
+    assert ctx.registrant == registrant
+    assert ctx.answer == answer
+    assert ctx.customer.claims[0].registration_id == "rg_1"
+    empty = store.load_registration_context("reg_nobody", "key-2", "k2")
+    assert (empty.registrant, empty.answer, empty.customer) == (None, None, None)
+
+
+def test_a_second_refusal_for_a_key_returns_the_first_until_24_hours_pass(store):
+    first = StoredAnswer("reg_a", "key-1", "h1", "DUPLICATE_LIVE_CLAIM", "{}", NOW)
+    again = StoredAnswer("reg_a", "key-1", "h2", "RECOMMENDATION_LIMIT", "{}", NOW)
+    assert store.save_refusal(first) is None
+    assert store.save_refusal(again) == first
+    later = StoredAnswer(
+        "reg_a", "key-1", "h3", "RECOMMENDATION_LIMIT", "{}", NOW + timedelta(hours=24)
+    )
+    assert store.save_refusal(later) is None
+    assert store.get_answer("reg_a", "key-1") == later
+
+
+def test_enabling_an_unknown_registrant_reports_none(store):
+    assert store.set_registrant_enabled("reg_nobody", False) is None
+    registrant = make_registrant(Source.ECOMMERCE)
+    store.put_registrant(registrant, NOW)
+    assert store.set_registrant_enabled(registrant.registrant_id, False).enabled is False
+    assert store.get_registrant(registrant.registrant_id).enabled is False
