@@ -8,9 +8,12 @@ from chalice.app import Chalice, Request, Response
 
 from chalicelib.http import answer_response, answers, json_response, normalize_chalice_error
 from chalicelib.observability import http_middleware
+from chalicelib.rules.staff import EVERYONE, Role, Staff
+from chalicelib.services import staff
 from chalicelib.services.container import reads, registrations
 from chalicelib.services.registrations import WebhookRequest
 from chalicelib.settings import settings
+from chalicelib.store import store
 
 app = Chalice(app_name="sales-office")
 app.register_middleware(http_middleware(lambda: settings().tracing), "http")
@@ -86,3 +89,19 @@ def list_events() -> Response:
     at = now()
     caller = registrations().authenticate(webhook_request(), at)
     return json_response(reads().events(caller, query(), at), 200)
+
+
+# -- staff (bearer tokens) ---------------------------------------------------
+
+
+def staff_member(roles: frozenset[Role]) -> Staff:
+    """The caller: 401 without a valid token, 403 when the role may not."""
+    caller = staff.authenticate(store(), current().headers.get("authorization"))
+    return staff.require(caller, roles)
+
+
+@app.route("/v1/staff/me", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def whoami() -> Response:
+    me = staff_member(EVERYONE)
+    return json_response({"id": me.staff_id, "name": me.name, "role": me.role.value}, 200)

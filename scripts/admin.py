@@ -2,8 +2,13 @@
 
     .venv/bin/python scripts/admin.py create-tables
     .venv/bin/python scripts/admin.py create-registrant --kind channel --name "渠道甲"
+    .venv/bin/python scripts/admin.py rotate-registrant-secret reg_...
     .venv/bin/python scripts/admin.py disable-registrant reg_...
+    .venv/bin/python scripts/admin.py create-staff --role party_a_admin --name "甲方管理员"
+    .venv/bin/python scripts/admin.py issue-token stf_...
+    .venv/bin/python scripts/admin.py revoke-token tok_...
 
+Secrets and tokens are printed once and never stored in the clear.
 The stage comes from the environment: STAGE / TABLE_PREFIX / AWS_REGION and,
 for the embedded store of `make run`, DYNAMODB_ENDPOINT (see README).
 """
@@ -15,52 +20,94 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chalicelib.errors import Failed
 from chalicelib.rules.claims import Source
-from chalicelib.services.registrants import KINDS, create_registrant, set_enabled
+from chalicelib.rules.staff import Role
+from chalicelib.services import registrants, staff
 from chalicelib.store import create_tables, store
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="admin", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="admin", description="Operator commands.")
+    commands = p.add_subparsers(dest="command", required=True)
     commands.add_parser("create-tables", help="create the stage's tables where missing")
     create = commands.add_parser("create-registrant", help="issue a registrant and its secret")
-    create.add_argument("--kind", required=True, choices=[k.value for k in KINDS])
+    create.add_argument("--kind", required=True, choices=[k.value for k in registrants.KINDS])
     create.add_argument("--name", required=True)
     for verb in ("disable", "enable"):
         cmd = commands.add_parser(f"{verb}-registrant", help=f"{verb} a registrant")
         cmd.add_argument("registrant_id")
-    args = parser.parse_args(argv)
-    now = datetime.now(UTC)
+    rotate = commands.add_parser(
+        "rotate-registrant-secret", help="new secret; the old one works 24 h more"
+    )
+    rotate.add_argument("registrant_id")
+    person = commands.add_parser("create-staff", help="a staff member and a first token")
+    person.add_argument("--role", required=True, choices=[r.value for r in Role])
+    person.add_argument("--name", required=True)
+    commands.add_parser("list-staff", help="every staff member, role and state")
+    for verb in ("disable", "enable"):
+        cmd = commands.add_parser(f"{verb}-staff", help=f"{verb} a staff member")
+        cmd.add_argument("staff_id")
+    issue = commands.add_parser("issue-token", help="a new bearer token for a staff member")
+    issue.add_argument("staff_id")
+    revoke = commands.add_parser("revoke-token", help="revoke a bearer token by its id")
+    revoke.add_argument("token_id")
+    return p
+
+
+def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911
+    command = args.command
+    if command == "create-tables":
+        create_tables()
+        return "tables ready"
+    if command == "create-registrant":
+        r = registrants.create_registrant(store(), Source(args.kind), args.name, now)
+        return {"id": r.registrant_id, "kind": r.kind.value, "name": r.name, "secret": r.secret}
+    if command in ("disable-registrant", "enable-registrant"):
+        r = registrants.set_enabled(store(), args.registrant_id, command.startswith("enable"))
+        return f"{r.registrant_id} {'enabled' if r.enabled else 'disabled'}"
+    if command == "rotate-registrant-secret":
+        r = registrants.rotate_secret(store(), args.registrant_id, now)
+        return {
+            "id": r.registrant_id,
+            "secret": r.secret,
+            "previous_secret_valid_until": r.previous_secret_until.isoformat()
+            if r.previous_secret_until
+            else None,
+        }
+    if command == "create-staff":
+        s = staff.create_staff(store(), args.name, Role(args.role), now)
+        token = staff.issue_token(store(), s.staff_id, now)
+        return {"id": s.staff_id, "name": s.name, "role": s.role.value, "token": token.token}
+    if command == "list-staff":
+        return [
+            {"id": s.staff_id, "name": s.name, "role": s.role.value, "enabled": s.enabled}
+            for s in store().list_staff()
+        ]
+    if command in ("disable-staff", "enable-staff"):
+        staff.set_staff_enabled(store(), args.staff_id, command.startswith("enable"))
+        return f"{args.staff_id} {command.split('-')[0]}d"
+    if command == "issue-token":
+        token = staff.issue_token(store(), args.staff_id, now)
+        return {"token_id": token.token_id, "token": token.token}
+    staff.revoke_token(store(), args.token_id, now)
+    return f"{args.token_id} revoked"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        if args.command == "create-tables":
-            create_tables()
-            print("tables ready")
-        elif args.command == "create-registrant":
-            r = create_registrant(store(), Source(args.kind), args.name, now)
-            print(
-                json.dumps(
-                    {
-                        "id": r.registrant_id,
-                        "kind": r.kind.value,
-                        "name": r.name,
-                        "secret": r.secret,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-            print("The secret is shown once: hand it to the registrant now.", file=sys.stderr)
-        else:
-            enabled = args.command == "enable-registrant"
-            r = set_enabled(store(), args.registrant_id, enabled)
-            print(f"{r.registrant_id} {'enabled' if r.enabled else 'disabled'}")
+        result = run(args, datetime.now(UTC))
     except Failed as failed:
         print(f"error: {failed.problem.message}", file=sys.stderr)
         return 1
+    print(result if isinstance(result, str) else json.dumps(result, ensure_ascii=False))
+    if isinstance(result, dict) and ("secret" in result or "token" in result):
+        print("Shown once: hand it over now; only a hash or the holder keeps it.", file=sys.stderr)
     return 0
 
 

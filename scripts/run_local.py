@@ -28,6 +28,15 @@ DEMO = [
     ("distribution", "链家分销"),
     ("ecommerce", "房天下电商"),
 ]
+STAFF = [
+    ("front_desk", "前台 刘"),
+    ("consultant", "置业顾问 张"),
+    ("channel_assistant", "渠道助理 王"),
+    ("sales_admin", "销管 赵"),
+    ("sales_manager", "销售经理 陈"),
+    ("site_manager", "案场经理 孙"),
+    ("party_a_admin", "甲方管理员 周"),
+]
 
 
 def local_stage_env() -> dict[str, str]:
@@ -49,18 +58,26 @@ def start_embedded_dynamodb() -> tuple[object, str]:
 
 def seed(base_url: str) -> dict[str, object]:
     from chalicelib.rules.claims import Source
+    from chalicelib.rules.staff import Role
     from chalicelib.services.registrants import create_registrant
+    from chalicelib.services.staff import create_staff, issue_token
     from chalicelib.store import create_tables, store
 
     create_tables()
     now = datetime.now(UTC)
     registrants = [create_registrant(store(), Source(kind), name, now) for kind, name in DEMO]
+    people = []
+    for role, name in STAFF:
+        person = create_staff(store(), name, Role(role), now)
+        token = issue_token(store(), person.staff_id, now)
+        people.append({"id": person.staff_id, "name": name, "role": role, "token": token.token})
     return {
         "base_url": base_url,
         "registrants": [
             {"id": r.registrant_id, "kind": r.kind.value, "name": r.name, "secret": r.secret}
             for r in registrants
         ],
+        "staff": people,
     }
 
 
@@ -82,6 +99,8 @@ def main() -> int:
     print(f"embedded DynamoDB (moto) at {endpoint}; demo project written to {out}:")
     for r in demo["registrants"]:  # type: ignore[union-attr]
         print(f"  {r['kind']:<12} {r['id']}  secret {r['secret']}  ({r['name']})")
+    for p in demo["staff"]:  # type: ignore[union-attr]
+        print(f"  {p['role']:<17} {p['id']}  token {p['token']}  ({p['name']})")
     print(f"serving the API on {base_url} (Ctrl-C stops everything)", flush=True)
     chalice = subprocess.Popen(
         [

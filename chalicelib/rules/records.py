@@ -18,6 +18,15 @@ class Registrant:
     name: str
     secret: str
     enabled: bool
+    previous_secret: str | None = None
+    previous_secret_until: datetime | None = None
+
+    def secrets_at(self, now: datetime) -> tuple[str, ...]:
+        """The secrets that sign for it now: the current one, and the
+        previous one for 24 hours after a rotation."""
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            return (self.secret, self.previous_secret)
+        return (self.secret,)
 
 
 @dataclass(frozen=True)

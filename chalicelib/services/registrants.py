@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.errors import Failed, not_found
 from chalicelib.rules.claims import Source
@@ -15,6 +15,13 @@ from .ids import new_id
 KINDS = (Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE)
 
 
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def new_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
 def create_registrant(store: Store, kind: Source, name: str, now: datetime) -> Registrant:
     """A new registrant with a fresh signing secret (shown to the operator once)."""
     if kind not in KINDS:
@@ -23,7 +30,7 @@ def create_registrant(store: Store, kind: Source, name: str, now: datetime) -> R
         registrant_id=new_id("reg", now),
         kind=kind,
         name=name,
-        secret=f"whsec_{secrets.token_urlsafe(32)}",
+        secret=new_secret(),
         enabled=True,
     )
     store.put_registrant(registrant, now)
@@ -35,3 +42,11 @@ def set_enabled(store: Store, registrant_id: str, enabled: bool) -> Registrant:
     if updated is None:
         raise Failed(not_found("registrant"))
     return updated
+
+
+def rotate_secret(store: Store, registrant_id: str, now: datetime) -> Registrant:
+    """A new secret (shown once); the old one keeps signing for 24 hours."""
+    rotated = store.rotate_registrant_secret(registrant_id, new_secret(), now + ROTATION_OVERLAP)
+    if rotated is None:
+        raise Failed(not_found("registrant"))
+    return rotated

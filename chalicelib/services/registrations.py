@@ -156,7 +156,11 @@ class Registrations:
         if registrant is None or not registrant.enabled or not req.signature:
             logger.info("authentication refused", extra={"reason": "unknown or disabled"})
             raise Failed(unauthenticated())
-        if not verify(registrant.secret, req.signature, req.body, now.timestamp()):
+        signed = any(
+            verify(secret, req.signature, req.body, now.timestamp())
+            for secret in registrant.secrets_at(now)
+        )
+        if not signed:
             logger.info("authentication refused", extra={"reason": "signature"})
             raise Failed(unauthenticated())
         wait = self._limiter.retry_after(registrant.registrant_id, now.timestamp())

@@ -119,6 +119,8 @@ def registrant_from_item(item: RegistrantItem) -> Registrant:
         name=item.name,
         secret=item.secret,
         enabled=bool(item.enabled),
+        previous_secret=item.previous_secret,
+        previous_secret_until=item.previous_secret_until,
     )
 
 

@@ -115,8 +115,35 @@ class RegistrantItem(Model):
     kind = UnicodeAttribute()
     name = UnicodeAttribute()
     secret = UnicodeAttribute()
+    # after a rotation the previous secret keeps working until this instant
+    previous_secret = UnicodeAttribute(null=True)
+    previous_secret_until = UTCDateTimeAttribute(null=True)
     enabled = BooleanAttribute(default=True)
     created_at = UTCDateTimeAttribute()
+
+
+class StaffItem(Model):
+    class Meta(_Unbound):
+        pass
+
+    staff_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    enabled = BooleanAttribute(default=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class TokenItem(Model):
+    """A staff bearer token: only a hash of its secret part is kept."""
+
+    class Meta(_Unbound):
+        pass
+
+    token_id = UnicodeAttribute(hash_key=True)
+    staff_id = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -125,4 +152,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     EventItem,
     IdempotencyItem,
     RegistrantItem,
+    StaffItem,
+    TokenItem,
 )

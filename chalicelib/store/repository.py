@@ -24,6 +24,7 @@ from chalicelib.rules.records import (
     Registration,
     StoredAnswer,
 )
+from chalicelib.rules.staff import Role, Staff
 
 from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
@@ -36,7 +37,15 @@ from .mapping import (
     registration_from_item,
     registration_to_item,
 )
-from .models import CustomerItem, EventItem, IdempotencyItem, RegistrantItem, RegistrationItem
+from .models import (
+    CustomerItem,
+    EventItem,
+    IdempotencyItem,
+    RegistrantItem,
+    RegistrationItem,
+    StaffItem,
+    TokenItem,
+)
 
 
 @dataclass(frozen=True)
@@ -227,9 +236,103 @@ class Store:
                 kind=registrant.kind.value,
                 name=registrant.name,
                 secret=registrant.secret,
+                previous_secret=registrant.previous_secret,
+                previous_secret_until=registrant.previous_secret_until,
                 enabled=registrant.enabled,
                 created_at=created_at,
             ).save()
+
+    def rotate_registrant_secret(
+        self, registrant_id: str, secret: str, previous_until: datetime
+    ) -> Registrant | None:
+        """The new secret signs from now on; the current one until ``previous_until``."""
+        item = RegistrantItem(registrant_id=registrant_id)
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[
+                        RegistrantItem.previous_secret.set(RegistrantItem.secret),
+                        RegistrantItem.previous_secret_until.set(previous_until),
+                        RegistrantItem.secret.set(secret),
+                    ],
+                    condition=RegistrantItem.registrant_id.exists(),
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return None
+        return registrant_from_item(item)
+
+    # -- staff ---------------------------------------------------------------
+
+    def put_staff(self, staff: Staff, created_at: datetime) -> None:
+        with unavailable_on_outage():
+            StaffItem(
+                staff_id=staff.staff_id,
+                name=staff.name,
+                role=staff.role.value,
+                enabled=staff.enabled,
+                created_at=created_at,
+            ).save(condition=StaffItem.staff_id.does_not_exist())
+
+    def get_staff(self, staff_id: str) -> Staff | None:
+        with unavailable_on_outage():
+            try:
+                item = StaffItem.get(staff_id, consistent_read=True)
+            except StaffItem.DoesNotExist:
+                return None
+        return Staff(item.staff_id, item.name, Role(item.role), bool(item.enabled))
+
+    def list_staff(self) -> list[Staff]:
+        with unavailable_on_outage():
+            return sorted(
+                (
+                    Staff(i.staff_id, i.name, Role(i.role), bool(i.enabled))
+                    for i in StaffItem.scan()
+                ),
+                key=lambda s: s.staff_id,
+            )
+
+    def set_staff_enabled(self, staff_id: str, enabled: bool) -> bool:
+        try:
+            with unavailable_on_outage():
+                StaffItem(staff_id=staff_id).update(
+                    actions=[StaffItem.enabled.set(enabled)],
+                    condition=StaffItem.staff_id.exists(),
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return False
+        return True
+
+    def put_token(self, token_id: str, staff_id: str, secret_hash: str, now: datetime) -> None:
+        with unavailable_on_outage():
+            TokenItem(
+                token_id=token_id, staff_id=staff_id, secret_hash=secret_hash, created_at=now
+            ).save(condition=TokenItem.token_id.does_not_exist())
+
+    def get_token(self, token_id: str) -> tuple[str, str, datetime | None] | None:
+        """(staff id, secret hash, revoked at) of a token, or None."""
+        with unavailable_on_outage():
+            try:
+                item = TokenItem.get(token_id, consistent_read=True)
+            except TokenItem.DoesNotExist:
+                return None
+        return item.staff_id, item.secret_hash, item.revoked_at
+
+    def revoke_token(self, token_id: str, now: datetime) -> bool:
+        try:
+            with unavailable_on_outage():
+                TokenItem(token_id=token_id).update(
+                    actions=[TokenItem.revoked_at.set(now)],
+                    condition=TokenItem.token_id.exists() & TokenItem.revoked_at.does_not_exist(),
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return False
+        return True
 
     def get_registration(self, registrant_id: str, registration_id: str) -> Registration | None:
         with unavailable_on_outage():

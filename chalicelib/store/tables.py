@@ -15,6 +15,8 @@ from .models import (
     IdempotencyItem,
     RegistrantItem,
     RegistrationItem,
+    StaffItem,
+    TokenItem,
 )
 
 TABLES: dict[type[Any], str] = {
@@ -23,6 +25,8 @@ TABLES: dict[type[Any], str] = {
     EventItem: "events",
     IdempotencyItem: "idempotency",
     RegistrantItem: "registrants",
+    StaffItem: "staff",
+    TokenItem: "tokens",
 }
 
 # Bounded retries: a request the store cannot serve fails within seconds

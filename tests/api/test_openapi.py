@@ -30,6 +30,8 @@ from openapi_spec_validator import validate
 from app import app
 from chalicelib.http import STATUS
 from chalicelib.rules.claims import Source
+from chalicelib.rules.staff import Role
+from chalicelib.services import staff as staff_service
 from chalicelib.services.intake import MAX_BODY_BYTES
 from chalicelib.services.ratelimit import RateLimiter
 from chalicelib.services.reads import DEFAULT_LIMIT, MAX_LIMIT
@@ -650,6 +652,35 @@ def unavailable_get(path: str) -> Callable[[Ctx], Any]:
     return run
 
 
+STAFF_ME = "/v1/staff/me"
+
+
+def bearer(ctx: Ctx) -> dict[str, str]:
+    person = staff_service.create_staff(ctx.api.store, "张", Role.CONSULTANT, datetime.now(UTC))
+    token = staff_service.issue_token(ctx.api.store, person.staff_id, datetime.now(UTC))
+    return {"Authorization": f"Bearer {token.token}"}
+
+
+def whoami(ctx: Ctx) -> Any:
+    return ctx.api.client.http.get(STAFF_ME, headers=bearer(ctx))
+
+
+def whoami_without_token(ctx: Ctx) -> Any:
+    return ctx.api.client.http.get(STAFF_ME)
+
+
+def whoami_internal(ctx: Ctx) -> Any:
+    headers = bearer(ctx)
+    ctx.monkeypatch.setattr(staff_service, "authenticate", boom)
+    return ctx.api.client.http.get(STAFF_ME, headers=headers)
+
+
+def whoami_unavailable(ctx: Ctx) -> Any:
+    headers = bearer(ctx)
+    fail_once(ctx, Store, "get_token")
+    return ctx.api.client.http.get(STAFF_ME, headers=headers)
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -688,6 +719,10 @@ CASES = [
     Case(GET, REGISTRATION, 200, read_one),
     Case(GET, REGISTRATION, 404, not_found),
     Case(GET, EVENTS, 200, events),
+    Case(GET, STAFF_ME, 200, whoami),
+    Case(GET, STAFF_ME, 401, whoami_without_token),
+    Case(GET, STAFF_ME, 500, whoami_internal),
+    Case(GET, STAFF_ME, 503, whoami_unavailable),
 ]
 for _path in (REGISTRATIONS, EVENTS):
     CASES.append(Case(GET, _path, 400, bad_query(_path)))

@@ -1,0 +1,28 @@
+"""The people inside the sales office, and what each role may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    FRONT_DESK = "front_desk"  # 前台
+    CONSULTANT = "consultant"  # 置业顾问
+    CHANNEL_ASSISTANT = "channel_assistant"  # 渠道助理
+    SALES_ADMIN = "sales_admin"  # 销管
+    SALES_MANAGER = "sales_manager"  # 销售经理
+    SITE_MANAGER = "site_manager"  # 案场经理
+    PARTY_A_ADMIN = "party_a_admin"  # 甲方管理员
+
+
+MANAGERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER, Role.PARTY_A_ADMIN})
+EVERYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Staff:
+    staff_id: str
+    name: str
+    role: Role
+    enabled: bool

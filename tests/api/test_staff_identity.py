@@ -1,0 +1,160 @@
+"""Staff identity: bearer tokens (shown once, kept as a hash, revocable), roles,
+and the registrant secret rotation overlap."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.rules.claims import Source
+from chalicelib.rules.staff import Role
+from chalicelib.services import registrants, staff
+from chalicelib.store.models import TokenItem
+from scripts import admin
+from tests.conftest import payload
+from tests.support import body
+
+VISIT = "2026-11-27T09:30:00+08:00"
+ME = "/v1/staff/me"
+
+# Every staff route and the roles that may call it. The matrix test walks it
+# whole; a new staff route is added here with its roles.
+ROUTES: list[tuple[str, str, frozenset[Role]]] = [
+    ("GET", ME, frozenset(Role)),
+]
+
+
+def person(api, role: Role = Role.CONSULTANT) -> tuple[str, str]:
+    now = datetime.now(UTC)
+    member = staff.create_staff(api.store, f"{role.value} 甲", role, now)
+    return member.staff_id, staff.issue_token(api.store, member.staff_id, now).token
+
+
+def call(api, method: str, path: str, token: str | None = None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if method == "GET":
+        return api.client.http.get(path, headers=headers)
+    headers["Content-Type"] = "application/json"
+    return api.client.http.request(method, path, headers=headers, body=b"{}")
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize(("method", "path", "allowed"), ROUTES)
+def test_role_matrix(api, role, method, path, allowed):
+    """Allowed roles pass the role check (2xx, or 4xx by rule); others get 403;
+    no token gets 401."""
+    _, token = person(api, role)
+    r = call(api, method, path, token)
+    if role in allowed:
+        assert r.status_code not in (401, 403), r.body
+    else:
+        assert r.status_code == 403
+        assert payload(r)["error"]["code"] == "FORBIDDEN"
+    assert call(api, method, path).status_code == 401
+
+
+def test_token_names_its_holder_and_role(api):
+    staff_id, token = person(api, Role.CHANNEL_ASSISTANT)
+    r = call(api, "GET", ME, token)
+    assert r.status_code == 200
+    assert payload(r) == {
+        "id": staff_id,
+        "name": "channel_assistant 甲",
+        "role": "channel_assistant",
+    }
+
+
+def test_token_is_stored_only_as_a_hash(api):
+    _, token = person(api)
+    token_id, _, secret = token.partition(".")
+    stored = json.dumps([i.to_simple_dict() for i in TokenItem.scan()], default=str)
+    assert token_id in stored
+    assert secret not in stored
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Bearer",
+        "Bearer tok_x",
+        "Basic dXNlcjpwYXNz",
+        "Bearer tok_x.secret",
+        "Bearer " + "t" * 300,
+    ],
+)
+def test_malformed_or_unknown_tokens_are_unauthenticated(api, header):
+    r = api.client.http.get(ME, headers={"Authorization": header} if header else {})
+    assert r.status_code == 401
+    assert payload(r)["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_wrong_secret_for_a_real_token_id_is_unauthenticated(api):
+    _, token = person(api)
+    token_id, _, secret = token.partition(".")
+    assert call(api, "GET", ME, f"{token_id}.{secret[:-1]}x").status_code == 401
+
+
+def test_revoked_token_stops_working_and_others_keep_working(api):
+    staff_id, token = person(api)
+    second = staff.issue_token(api.store, staff_id, datetime.now(UTC)).token
+    staff.revoke_token(api.store, token.partition(".")[0], datetime.now(UTC))
+    assert call(api, "GET", ME, token).status_code == 401
+    assert call(api, "GET", ME, second).status_code == 200
+
+
+def test_disabled_staff_member_is_unauthenticated_until_enabled(api):
+    staff_id, token = person(api)
+    staff.set_staff_enabled(api.store, staff_id, False)
+    assert call(api, "GET", ME, token).status_code == 401
+    staff.set_staff_enabled(api.store, staff_id, True)
+    assert call(api, "GET", ME, token).status_code == 200
+
+
+def test_admin_bootstraps_the_first_party_a_admin_and_manages_tokens(api, capsys):
+    assert admin.main(["create-staff", "--role", "party_a_admin", "--name", "甲方 周"]) == 0
+    created = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert call(api, "GET", ME, created["token"]).status_code == 200
+    assert admin.main(["issue-token", created["id"]]) == 0
+    issued = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert admin.main(["revoke-token", created["token"].partition(".")[0]]) == 0
+    assert call(api, "GET", ME, created["token"]).status_code == 401
+    assert call(api, "GET", ME, issued["token"]).status_code == 200
+    assert admin.main(["disable-staff", created["id"]]) == 0
+    assert call(api, "GET", ME, issued["token"]).status_code == 401
+    assert admin.main(["list-staff"]) == 0
+    listed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {
+        "id": created["id"],
+        "name": "甲方 周",
+        "role": "party_a_admin",
+        "enabled": False,
+    } in listed
+    assert admin.main(["revoke-token", "tok_nothing"]) == 1
+
+
+def test_rotated_secret_overlaps_24_hours(api, clock):
+    """The old secret keeps signing at +23 h 59 m and stops at +24 h 1 m; the new
+    one signs at once."""
+    channel = api.registrant(Source.CHANNEL)
+    rotated = registrants.rotate_secret(api.store, channel.registrant_id, datetime.now(UTC))
+    assert rotated.secret != channel.secret
+    new = type(channel)(channel.registrant_id, channel.kind, channel.name, rotated.secret, True)
+    assert api.register(new, body("13800000001", VISIT)).status_code == 201
+    clock.shift(timedelta(hours=23, minutes=59))
+    today = "2026-11-28T09:30:00+08:00"
+    assert api.register(channel, body("13800000002", today)).status_code == 201
+    clock.shift(timedelta(minutes=2))
+    assert api.register(channel, body("13800000003", today)).status_code == 401
+    assert api.register(new, body("13800000004", today)).status_code == 201
+
+
+def test_admin_rotates_a_secret_and_shows_the_new_one_once(api, capsys):
+    channel = api.registrant(Source.CHANNEL)
+    assert admin.main(["rotate-registrant-secret", channel.registrant_id]) == 0
+    shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert shown["secret"].startswith("whsec_") and shown["secret"] != channel.secret
+    assert shown["previous_secret_valid_until"] == "2026-11-28T02:00:00+00:00"
+    assert admin.main(["rotate-registrant-secret", "reg_nobody"]) == 1
