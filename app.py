@@ -9,9 +9,9 @@ from chalice.app import Chalice, Request, Response
 from chalicelib.http import answer_response, answers, json_response, normalize_chalice_error
 from chalicelib.observability import http_middleware
 from chalicelib.rules.staff import EVERYONE, Role, Staff
-from chalicelib.services import staff
+from chalicelib.services import approvals, staff
 from chalicelib.services.container import reads, registrations
-from chalicelib.services.registrations import WebhookRequest
+from chalicelib.services.registrations import WebhookRequest, check_json
 from chalicelib.settings import settings
 from chalicelib.store import store
 
@@ -105,3 +105,29 @@ def staff_member(roles: frozenset[Role]) -> Staff:
 def whoami() -> Response:
     me = staff_member(EVERYONE)
     return json_response({"id": me.staff_id, "name": me.name, "role": me.role.value}, 200)
+
+
+@app.route("/v1/consultant-registrations", methods=["POST"], content_types=ANY_TYPE)
+@answers
+def register_by_consultant() -> Response:
+    """R-REG-1 walk-ins and R-REG-4 crowd brokers' customers."""
+    consultant = staff_member(frozenset({Role.CONSULTANT}))
+    request = webhook_request()
+    answer = registrations().register_by_consultant(
+        consultant, request.idempotency_key, request, now()
+    )
+    return answer_response(
+        answer.code, answer.body, replayed=answer.replayed, retry_after=answer.retry_after
+    )
+
+
+@app.route("/v1/late-approvals", methods=["POST"], content_types=ANY_TYPE)
+@answers
+def approve_late_entry() -> Response:
+    """R-REG-1 / R-REG-2: a sales manager's approval of a late entry."""
+    manager = staff_member(frozenset({Role.SALES_MANAGER}))
+    request = webhook_request()
+    check_json(request)
+    return json_response(
+        approvals.approve_late_entry(store(), settings(), manager, request.body, now()), 201
+    )

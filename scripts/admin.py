@@ -7,6 +7,9 @@
     .venv/bin/python scripts/admin.py create-staff --role party_a_admin --name "甲方管理员"
     .venv/bin/python scripts/admin.py issue-token stf_...
     .venv/bin/python scripts/admin.py revoke-token tok_...
+    .venv/bin/python scripts/admin.py certify-broker --name 李 --phone 139... --id-card 3701...
+    .venv/bin/python scripts/admin.py list-brokers
+    .venv/bin/python scripts/admin.py revoke-broker brk_...
 
 Secrets and tokens are printed once and never stored in the clear.
 The stage comes from the environment: STAGE / TABLE_PREFIX / AWS_REGION and,
@@ -25,9 +28,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chalicelib.errors import Failed
+from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import registrants, staff
+from chalicelib.services import brokers, registrants, staff
+from chalicelib.settings import settings
 from chalicelib.store import create_tables, store
 
 
@@ -56,10 +61,18 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("staff_id")
     revoke = commands.add_parser("revoke-token", help="revoke a bearer token by its id")
     revoke.add_argument("token_id")
+    certify = commands.add_parser("certify-broker", help="certify a crowd broker (R-REG-4)")
+    certify.add_argument("--name", required=True)
+    certify.add_argument("--phone", required=True)
+    certify.add_argument("--id-card", required=True)
+    certify.add_argument("--expires-at", help="ISO 8601 with an offset (optional)")
+    commands.add_parser("list-brokers", help="every broker and whether certified now")
+    unbroker = commands.add_parser("revoke-broker", help="revoke a broker's certification")
+    unbroker.add_argument("broker_id")
     return p
 
 
-def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911
+def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, C901
     command = args.command
     if command == "create-tables":
         create_tables()
@@ -91,11 +104,40 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911
     if command in ("disable-staff", "enable-staff"):
         staff.set_staff_enabled(store(), args.staff_id, command.startswith("enable"))
         return f"{args.staff_id} {command.split('-')[0]}d"
+    if command == "certify-broker":
+        expires = datetime.fromisoformat(args.expires_at) if args.expires_at else None
+        b = brokers.certify(
+            store(),
+            settings().phone_hmac_key,
+            name=args.name,
+            phone=args.phone,
+            id_card=args.id_card,
+            now=now,
+            expires_at=expires,
+        )
+        return broker_json(b, now)
+    if command == "list-brokers":
+        return [broker_json(b, now) for b in store().list_brokers()]
+    if command == "revoke-broker":
+        return broker_json(brokers.revoke(store(), args.broker_id, now), now)
     if command == "issue-token":
         token = staff.issue_token(store(), args.staff_id, now)
         return {"token_id": token.token_id, "token": token.token}
     staff.revoke_token(store(), args.token_id, now)
     return f"{args.token_id} revoked"
+
+
+def broker_json(b: Broker, now: datetime) -> dict[str, Any]:
+    return {
+        "id": b.broker_id,
+        "name": b.name,
+        "phone_masked": b.phone_masked,
+        "id_card_last4": b.id_card_last4,
+        "certified_at": b.certified_at.isoformat(),
+        "expires_at": b.expires_at.isoformat() if b.expires_at else None,
+        "revoked_at": b.revoked_at.isoformat() if b.revoked_at else None,
+        "certified_now": b.certified(now),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +27,11 @@ DEMO = [
     ("channel", "泉城渠道"),
     ("distribution", "链家分销"),
     ("ecommerce", "房天下电商"),
+]
+# demo ID card numbers: not real people's (the region code 999999 does not exist)
+BROKERS = [
+    ("经纪人 李", "13900000001", "99999919800101001X"),
+    ("经纪人 吴", "13900000002", "999999199002020028"),
 ]
 STAFF = [
     ("front_desk", "前台 刘"),
@@ -59,13 +64,29 @@ def start_embedded_dynamodb() -> tuple[object, str]:
 def seed(base_url: str) -> dict[str, object]:
     from chalicelib.rules.claims import Source
     from chalicelib.rules.staff import Role
+    from chalicelib.services.brokers import certify
     from chalicelib.services.registrants import create_registrant
     from chalicelib.services.staff import create_staff, issue_token
+    from chalicelib.settings import settings
     from chalicelib.store import create_tables, store
 
     create_tables()
     now = datetime.now(UTC)
     registrants = [create_registrant(store(), Source(kind), name, now) for kind, name in DEMO]
+    brokers = [
+        (
+            certify(
+                store(),
+                settings().phone_hmac_key,
+                name=name,
+                phone=phone,
+                id_card=card,
+                now=now - timedelta(days=30),
+            ),
+            card,
+        )
+        for name, phone, card in BROKERS
+    ]
     people = []
     for role, name in STAFF:
         person = create_staff(store(), name, Role(role), now)
@@ -78,6 +99,10 @@ def seed(base_url: str) -> dict[str, object]:
             for r in registrants
         ],
         "staff": people,
+        "brokers": [
+            {"id": b.broker_id, "name": b.name, "phone_masked": b.phone_masked, "id_card": card}
+            for b, card in brokers
+        ],
     }
 
 

@@ -25,6 +25,8 @@ class Status(StrEnum):
     LAPSED = "lapsed"
     EXPIRED = "expired"
     CONVERTED = "converted"
+    OWNED = "owned"  # a consultant's walk-in, until reclaimed (R-RECLAIM-1)
+    RECLAIMED = "reclaimed"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Claim:
     protection: Period | None
     visit_window: Period | None = None  # R-REG-3 provisional hold
     converted_at: datetime | None = None
+    reclaimed_at: datetime | None = None  # consultant ownership ends (R-RECLAIM-1)
     # what created it, so a retried request is recognised (idempotency)
     idempotency_key: str | None = None
     request_hash: str | None = None
@@ -51,6 +54,9 @@ class Claim:
     def status(self, now: datetime) -> Status:
         if self.converted_at is not None and self.converted_at <= now:
             return Status.CONVERTED
+        if self.source is Source.CONSULTANT:
+            reclaimed = self.reclaimed_at is not None and self.reclaimed_at <= now
+            return Status.RECLAIMED if reclaimed else Status.OWNED
         if self.protection is not None:
             return Status.PROTECTED if now < self.protection.ends_at else Status.EXPIRED
         if self.visit_window is not None and now < self.visit_window.ends_at:
@@ -58,8 +64,9 @@ class Claim:
         return Status.LAPSED
 
     def is_live(self, now: datetime) -> bool:
-        """R-DUP-1: a protection not yet ended or a hold still in its window."""
-        return self.status(now) in (Status.PROTECTED, Status.PROVISIONAL)
+        """R-DUP-1: a protection not yet ended, a hold still in its window, or a
+        consultant's own-visit customer not yet reclaimed."""
+        return self.status(now) in (Status.PROTECTED, Status.PROVISIONAL, Status.OWNED)
 
     def counts_toward_limit(self) -> bool:
         """R-PROT-1 counts protections that took effect; lapsed holds do not."""

@@ -40,6 +40,9 @@ def decide(
         return timing
     if customer.live_claim(now) is not None:
         return duplicate_live_claim()
+    if rec.source is Source.CONSULTANT:
+        # R-REG-1: a walk-in is the consultant's; no recommendation, no count
+        return _claim(rec, now, None, protection=None, window=None)
     counts = rec.source is not Source.ECOMMERCE or policy.ecommerce_counts_toward_limit
     done = customer.recommendations()
     if counts and done >= policy.max_recommendations:

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
@@ -50,6 +50,31 @@ class _Registration(BaseModel):
     note: Note | None = None
 
 
+class _BrokerShown(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    broker_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    id_card: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class _StaffRegistration(BaseModel):
+    """A consultant's registration: a walk-in, or a broker's customer."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    customer: _Customer
+    visit_at: VisitAt
+    note: Note | None = None
+    broker: _BrokerShown | None = None
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class BrokerShown:
+    broker_id: str
+    id_card: str  # as shown; normalized by the broker rules
+
+
 @dataclass(frozen=True)
 class RegistrationBody:
     name: str
@@ -57,6 +82,7 @@ class RegistrationBody:
     visit_at: datetime | None
     note: str | None
     request_hash: str  # of the parsed body: same request, same hash
+    broker: BrokerShown | None = None
 
     @property
     def phone_masked(self) -> str:
@@ -65,10 +91,29 @@ class RegistrationBody:
 
 def parse_registration(raw: bytes) -> RegistrationBody:
     """The validated body, or Failed(VALIDATION_ERROR | INVALID_PHONE)."""
+    return _body(_validated(_Registration, raw))
+
+
+def parse_staff_registration(raw: bytes) -> RegistrationBody:
+    """A consultant's walk-in or broker registration; visit_at is required."""
+    parsed = _validated(_StaffRegistration, raw)
+    body = _body(parsed)
+    if parsed.broker is None:
+        return body
+    shown = BrokerShown(parsed.broker.broker_id, parsed.broker.id_card)
+    return RegistrationBody(
+        body.name, body.phone, body.visit_at, body.note, body.request_hash, shown
+    )
+
+
+def _validated(model: type[_M], raw: bytes) -> _M:
     try:
-        parsed = _Registration.model_validate_json(raw)
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         raise Failed(validation_error(*_field_errors(exc))) from exc
+
+
+def _body(parsed: _Registration | _StaffRegistration) -> RegistrationBody:
     phone = normalize_phone(parsed.customer.phone)
     if phone is None:
         raise Failed(

@@ -24,7 +24,8 @@ from chalicelib.errors import (
     validation_error,
 )
 from chalicelib.observability import count, logger
-from chalicelib.rules.claims import Claim, Customer
+from chalicelib.rules.brokers import check_broker, id_card_key, normalize_id_card
+from chalicelib.rules.claims import Claim, Customer, Source
 from chalicelib.rules.phone import customer_key
 from chalicelib.rules.records import (
     IDEMPOTENCY_WINDOW,
@@ -35,15 +36,24 @@ from chalicelib.rules.records import (
 )
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.registration import Recommendation, decide
+from chalicelib.rules.staff import Staff
 from chalicelib.settings import Settings
 from chalicelib.signing import verify
 from chalicelib.store import Store, VersionConflict
 
 from .ids import derived_id, new_id
-from .intake import MAX_BODY_BYTES, RegistrationBody, parse_registration, peek_phone
+from .intake import (
+    MAX_BODY_BYTES,
+    BrokerShown,
+    RegistrationBody,
+    parse_registration,
+    parse_staff_registration,
+    peek_phone,
+)
 from .ratelimit import RateLimiter
 from .views import registration_view
 
+FEED_SOURCES = frozenset({Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE})
 # A claim made by the same key less than this long ago belongs to a request
 # still running (409); older, its request died after the decisive write and a
 # retry completes it. Longer than the API function's timeout.
@@ -76,20 +86,18 @@ class Answer:
 class _Attempt:
     """One authenticated, validated registration request."""
 
-    registrant: Registrant
+    caller_id: str  # who sent it: a registrant, or a consultant; scopes the key
+    registrant_id: str  # the claimant: the registrant, a broker, or the consultant
+    source: Source
     idempotency_key: str
     body: RegistrationBody
     customer_key: str
-
-    @property
-    def registrant_id(self) -> str:
-        return self.registrant.registrant_id
 
     def recommendation(self, now: datetime) -> Recommendation:
         return Recommendation(
             registration_id=new_id("rg", now),
             registrant_id=self.registrant_id,
-            source=self.registrant.kind,
+            source=self.source,
             visit_at=self.body.visit_at,
             idempotency_key=self.idempotency_key,
             request_hash=self.body.request_hash,
@@ -97,7 +105,7 @@ class _Attempt:
 
     def answer(self, code: str | None, text: str, at: datetime) -> StoredAnswer:
         return StoredAnswer(
-            self.registrant_id, self.idempotency_key, self.body.request_hash, code, text, at
+            self.caller_id, self.idempotency_key, self.body.request_hash, code, text, at
         )
 
 
@@ -123,27 +131,67 @@ class Registrations:
         registrant = self._store.get_registrant(req.registrant_id)
         return self._verified(registrant, req, now)
 
+    def register_by_consultant(
+        self, consultant: Staff, idempotency_key: str | None, req: WebhookRequest, now: datetime
+    ) -> Answer:
+        """A consultant registers a walk-in (R-REG-1), or a crowd broker's
+        customer at the accompanied visit (R-REG-4)."""
+        try:
+            check_json(req)
+            key = _required_key(idempotency_key)
+            body = parse_staff_registration(req.body)
+            customer_key = self._key(body.phone)
+            ctx = self._store.load_registration_context(consultant.staff_id, key, customer_key)
+            if ctx.answer is not None and ctx.answer.is_current(now):
+                return _replay(ctx.answer, body)
+            broker = body.broker
+            attempt = _Attempt(
+                consultant.staff_id,
+                broker.broker_id if broker else consultant.staff_id,
+                Source.BROKER if broker else Source.CONSULTANT,
+                key,
+                body,
+                customer_key,
+            )
+            if broker is not None:
+                refusal = self._broker_refusal(broker, now)
+                if refusal is not None:
+                    return self._refuse(refusal, attempt, now)
+            return self._decide_and_commit(attempt, ctx.customer or Customer(), now)
+        except Failed as failed:
+            return _problem_answer(failed.problem)
+
+    def _broker_refusal(self, shown: BrokerShown, now: datetime) -> Refusal | None:
+        card = normalize_id_card(shown.id_card)
+        if card is None:
+            raise Failed(
+                validation_error(FieldError("broker.id_card", "17 digits and a digit or X"))
+            )
+        broker = self._store.get_broker(shown.broker_id)
+        return check_broker(broker, id_card_key(card, self._settings.phone_hmac_key), now)
+
     def _register(self, req: WebhookRequest, now: datetime) -> Answer:
-        _check_transport(req)
+        check_json(req)
         if not req.registrant_id or not req.signature:
             raise Failed(unauthenticated())
         if req.idempotency_key is None or not _valid_idempotency_key(req.idempotency_key):
             self.authenticate(req, now)
-            raise Failed(
-                validation_error(
-                    FieldError("Idempotency-Key", "required: 1 to 255 printable ASCII characters")
-                )
-            )
+        key = _required_key(req.idempotency_key)
         peeked = peek_phone(req.body)
         peeked_key = self._key(peeked) if peeked else None
-        ctx = self._store.load_registration_context(
-            req.registrant_id, req.idempotency_key, peeked_key
-        )
+        ctx = self._store.load_registration_context(req.registrant_id, key, peeked_key)
         registrant = self._verified(ctx.registrant, req, now)
         body = parse_registration(req.body)
         if ctx.answer is not None and ctx.answer.is_current(now):
             return _replay(ctx.answer, body)
-        attempt = _Attempt(registrant, req.idempotency_key, body, self._key(body.phone))
+        attempt = _Attempt(
+            registrant.registrant_id,
+            registrant.registrant_id,
+            registrant.kind,
+            key,
+            body,
+            self._key(body.phone),
+        )
         if attempt.customer_key == peeked_key:
             customer = ctx.customer
         else:  # the body hid its phone from the peek; read the customer now
@@ -194,7 +242,7 @@ class Registrations:
     def _resume(self, earlier: Claim, attempt: _Attempt, now: datetime) -> Answer:
         """A request with this key already won the customer: replay its answer,
         say it is still running, or finish what it could not."""
-        stored = self._store.get_answer(attempt.registrant_id, attempt.idempotency_key)
+        stored = self._store.get_answer(attempt.caller_id, attempt.idempotency_key)
         if stored is not None:
             return _replay(stored, attempt.body)
         if earlier.request_hash != attempt.body.request_hash:
@@ -268,8 +316,9 @@ class Registrations:
 
 
 def protected_event(claim: Claim, *, recorded_at: datetime) -> Event | None:
-    """``registration.protected`` when the protection starts at registration."""
-    if claim.protection is None:
+    """``registration.protected`` for a registrant whose protection starts at
+    registration (brokers and consultants read no feed)."""
+    if claim.protection is None or claim.source not in FEED_SOURCES:
         return None
     return Event(
         event_id=derived_id("ev", claim.registration_id, "registration.protected"),
@@ -298,12 +347,23 @@ def _decided_if_unavailable() -> Iterator[None]:
         ) from exc
 
 
-def _check_transport(req: WebhookRequest) -> None:
+def check_json(req: WebhookRequest) -> None:
+    """413 above 16 KiB, 415 unless application/json (Failed)."""
     if len(req.body) > MAX_BODY_BYTES:
         raise Failed(Problem("PAYLOAD_TOO_LARGE", "The body is over 16 KiB."))
     media_type = (req.content_type or "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise Failed(Problem("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json."))
+
+
+def _required_key(key: str | None) -> str:
+    if key is None or not _valid_idempotency_key(key):
+        raise Failed(
+            validation_error(
+                FieldError("Idempotency-Key", "required: 1 to 255 printable ASCII characters")
+            )
+        )
+    return key
 
 
 def _valid_idempotency_key(key: str | None) -> bool:

@@ -27,6 +27,7 @@ def claim_from_map(m: ClaimMap) -> Claim:
         protection=_period(m.protection_starts_at, m.protection_ends_at),
         visit_window=_period(m.window_opens_at, m.window_closes_at),
         converted_at=m.converted_at,
+        reclaimed_at=m.reclaimed_at,
         idempotency_key=m.idempotency_key,
         request_hash=m.request_hash,
     )
@@ -44,6 +45,7 @@ def claim_to_map(c: Claim) -> ClaimMap:
         window_opens_at=c.visit_window.starts_at if c.visit_window else None,
         window_closes_at=c.visit_window.ends_at if c.visit_window else None,
         converted_at=c.converted_at,
+        reclaimed_at=c.reclaimed_at,
         idempotency_key=c.idempotency_key,
         request_hash=c.request_hash,
     )

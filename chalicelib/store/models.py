@@ -35,6 +35,7 @@ class ClaimMap(MapAttribute):  # type: ignore[type-arg]
     window_opens_at = UTCDateTimeAttribute(null=True)
     window_closes_at = UTCDateTimeAttribute(null=True)
     converted_at = UTCDateTimeAttribute(null=True)
+    reclaimed_at = UTCDateTimeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)
     request_hash = UnicodeAttribute(null=True)
 
@@ -122,6 +123,22 @@ class RegistrantItem(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class BrokerItem(Model):
+    """A certified crowd broker (R-REG-4)."""
+
+    class Meta(_Unbound):
+        pass
+
+    broker_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    phone_masked = UnicodeAttribute()
+    id_card_key = UnicodeAttribute()
+    id_card_last4 = UnicodeAttribute()
+    certified_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
+
+
 class StaffItem(Model):
     class Meta(_Unbound):
         pass
@@ -154,4 +171,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RegistrantItem,
     StaffItem,
     TokenItem,
+    BrokerItem,
 )

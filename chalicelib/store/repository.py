@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Customer
 from chalicelib.rules.records import (
     IDEMPOTENCY_WINDOW,
@@ -38,6 +39,7 @@ from .mapping import (
     registration_to_item,
 )
 from .models import (
+    BrokerItem,
     CustomerItem,
     EventItem,
     IdempotencyItem,
@@ -263,6 +265,41 @@ class Store:
             return None
         return registrant_from_item(item)
 
+    # -- brokers (R-REG-4) -----------------------------------------------------
+
+    def put_broker(self, broker: Broker) -> None:
+        with unavailable_on_outage():
+            _broker_item(broker).save(condition=BrokerItem.broker_id.does_not_exist())
+
+    def get_broker(self, broker_id: str) -> Broker | None:
+        with unavailable_on_outage():
+            try:
+                item = BrokerItem.get(broker_id, consistent_read=True)
+            except BrokerItem.DoesNotExist:
+                return None
+        return _broker_from_item(item)
+
+    def list_brokers(self) -> list[Broker]:
+        with unavailable_on_outage():
+            return sorted(
+                (_broker_from_item(i) for i in BrokerItem.scan()), key=lambda b: b.broker_id
+            )
+
+    def revoke_broker(self, broker_id: str, now: datetime) -> Broker | None:
+        item = BrokerItem(broker_id=broker_id)
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[BrokerItem.revoked_at.set(now)],
+                    condition=BrokerItem.broker_id.exists()
+                    & BrokerItem.revoked_at.does_not_exist(),
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return None
+        return _broker_from_item(item)
+
     # -- staff ---------------------------------------------------------------
 
     def put_staff(self, staff: Staff, created_at: datetime) -> None:
@@ -440,6 +477,32 @@ def _event_item(event: Event) -> EventItem:
         type=event.type,
         occurred_at=event.occurred_at,
         registration_id=event.registration_id,
+    )
+
+
+def _broker_item(b: Broker) -> BrokerItem:
+    return BrokerItem(
+        broker_id=b.broker_id,
+        name=b.name,
+        phone_masked=b.phone_masked,
+        id_card_key=b.id_card_key,
+        id_card_last4=b.id_card_last4,
+        certified_at=b.certified_at,
+        expires_at=b.expires_at,
+        revoked_at=b.revoked_at,
+    )
+
+
+def _broker_from_item(i: BrokerItem) -> Broker:
+    return Broker(
+        broker_id=i.broker_id,
+        name=i.name,
+        phone_masked=i.phone_masked,
+        id_card_key=i.id_card_key,
+        id_card_last4=i.id_card_last4,
+        certified_at=i.certified_at,
+        expires_at=i.expires_at,
+        revoked_at=i.revoked_at,
     )
 
 

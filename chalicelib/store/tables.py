@@ -10,6 +10,7 @@ from chalicelib.settings import Settings
 
 from .models import (
     ALL_MODELS,
+    BrokerItem,
     CustomerItem,
     EventItem,
     IdempotencyItem,
@@ -27,6 +28,7 @@ TABLES: dict[type[Any], str] = {
     RegistrantItem: "registrants",
     StaffItem: "staff",
     TokenItem: "tokens",
+    BrokerItem: "brokers",
 }
 
 # Bounded retries: a request the store cannot serve fails within seconds

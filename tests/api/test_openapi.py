@@ -31,6 +31,7 @@ from app import app
 from chalicelib.http import STATUS
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
+from chalicelib.services import approvals as approvals_service
 from chalicelib.services import staff as staff_service
 from chalicelib.services.intake import MAX_BODY_BYTES
 from chalicelib.services.ratelimit import RateLimiter
@@ -681,6 +682,106 @@ def whoami_unavailable(ctx: Ctx) -> Any:
     return ctx.api.client.http.get(STAFF_ME, headers=headers)
 
 
+CONSULTANT_REGISTRATIONS = "/v1/consultant-registrations"
+LATE_APPROVALS = "/v1/late-approvals"
+
+
+def staff_token(ctx: Ctx, role: Role) -> dict[str, str]:
+    now = datetime.now(UTC)
+    person = staff_service.create_staff(ctx.api.store, role.value, role, now)
+    token = staff_service.issue_token(ctx.api.store, person.staff_id, now)
+    return {"Authorization": f"Bearer {token.token}", "Content-Type": "application/json"}
+
+
+def staff_post(ctx: Ctx, path: str, role: Role, doc: Any, key: str | None = None) -> Any:
+    headers = staff_token(ctx, role)
+    if key:
+        headers["Idempotency-Key"] = key
+    return ctx.api.client.http.post(path, headers=headers, body=json.dumps(doc).encode())
+
+
+def walk_in_doc(phone: str = "138 1234 5678") -> dict[str, Any]:
+    return body(phone=phone, visit_at=VISITED)
+
+
+def walk_in_created(ctx: Ctx) -> Any:
+    return staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.CONSULTANT, walk_in_doc(), "k-1")
+
+
+def walk_in_invalid(ctx: Ctx) -> list[Any]:
+    return [
+        staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.CONSULTANT, {"customer": {}}, "k-1"),
+        staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.CONSULTANT, walk_in_doc("010-1"), "k-2"),
+    ]
+
+
+def walk_in_unauthenticated(ctx: Ctx) -> Any:
+    return ctx.api.client.http.post(CONSULTANT_REGISTRATIONS, body=b"{}")
+
+
+def walk_in_forbidden(ctx: Ctx) -> Any:
+    return staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.FRONT_DESK, walk_in_doc(), "k-1")
+
+
+def walk_in_refused(ctx: Ctx) -> list[Any]:
+    registered(ctx, channel(ctx))
+    doc = {**walk_in_doc("13900000000"), "broker": {"broker_id": "brk_x", "id_card": "1" * 18}}
+    return [
+        staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.CONSULTANT, walk_in_doc(), "k-1"),
+        staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.CONSULTANT, doc, "k-2"),
+    ]
+
+
+def walk_in_internal(ctx: Ctx) -> Any:
+    ctx.monkeypatch.setattr(Registrations, "register_by_consultant", boom)
+    return staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.CONSULTANT, walk_in_doc(), "k-1")
+
+
+def walk_in_unavailable(ctx: Ctx) -> Any:
+    fail_once(ctx, Store, "load_registration_context")
+    return staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.CONSULTANT, walk_in_doc(), "k-1")
+
+
+def approval_doc(**kw: Any) -> dict[str, Any]:
+    return {
+        "phone": "138 1234 5678",
+        "registrant_id": "reg_x",
+        "visit_date": "2026-11-26",
+        "reason": "系统故障",
+        **kw,
+    }
+
+
+def approval_created(ctx: Ctx) -> Any:
+    return staff_post(ctx, LATE_APPROVALS, Role.SALES_MANAGER, approval_doc())
+
+
+def approval_invalid(ctx: Ctx) -> list[Any]:
+    return [
+        staff_post(ctx, LATE_APPROVALS, Role.SALES_MANAGER, approval_doc(visit_date="2099-01-01")),
+        staff_post(ctx, LATE_APPROVALS, Role.SALES_MANAGER, approval_doc(phone="010-1")),
+        staff_post(ctx, LATE_APPROVALS, Role.SALES_MANAGER, {"phone": 1}),
+    ]
+
+
+def approval_unauthenticated(ctx: Ctx) -> Any:
+    return ctx.api.client.http.post(LATE_APPROVALS, body=b"{}")
+
+
+def approval_forbidden(ctx: Ctx) -> Any:
+    return staff_post(ctx, LATE_APPROVALS, Role.CONSULTANT, approval_doc())
+
+
+def approval_internal(ctx: Ctx) -> Any:
+    ctx.monkeypatch.setattr(approvals_service, "approve_late_entry", boom)
+    return staff_post(ctx, LATE_APPROVALS, Role.SALES_MANAGER, approval_doc())
+
+
+def approval_unavailable(ctx: Ctx) -> Any:
+    fail_once(ctx, Store, "get_customer")
+    return staff_post(ctx, LATE_APPROVALS, Role.SALES_MANAGER, approval_doc())
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -723,6 +824,19 @@ CASES = [
     Case(GET, STAFF_ME, 401, whoami_without_token),
     Case(GET, STAFF_ME, 500, whoami_internal),
     Case(GET, STAFF_ME, 503, whoami_unavailable),
+    Case(POST, CONSULTANT_REGISTRATIONS, 201, walk_in_created),
+    Case(POST, CONSULTANT_REGISTRATIONS, 400, walk_in_invalid),
+    Case(POST, CONSULTANT_REGISTRATIONS, 401, walk_in_unauthenticated),
+    Case(POST, CONSULTANT_REGISTRATIONS, 403, walk_in_forbidden),
+    Case(POST, CONSULTANT_REGISTRATIONS, 409, walk_in_refused),
+    Case(POST, CONSULTANT_REGISTRATIONS, 500, walk_in_internal),
+    Case(POST, CONSULTANT_REGISTRATIONS, 503, walk_in_unavailable),
+    Case(POST, LATE_APPROVALS, 201, approval_created),
+    Case(POST, LATE_APPROVALS, 400, approval_invalid),
+    Case(POST, LATE_APPROVALS, 401, approval_unauthenticated),
+    Case(POST, LATE_APPROVALS, 403, approval_forbidden),
+    Case(POST, LATE_APPROVALS, 500, approval_internal),
+    Case(POST, LATE_APPROVALS, 503, approval_unavailable),
 ]
 for _path in (REGISTRATIONS, EVENTS):
     CASES.append(Case(GET, _path, 400, bad_query(_path)))

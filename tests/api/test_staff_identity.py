@@ -23,6 +23,8 @@ ME = "/v1/staff/me"
 # whole; a new staff route is added here with its roles.
 ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", ME, frozenset(Role)),
+    ("POST", "/v1/consultant-registrations", frozenset({Role.CONSULTANT})),
+    ("POST", "/v1/late-approvals", frozenset({Role.SALES_MANAGER})),
 ]
 
 

@@ -1,0 +1,82 @@
+"""A sales manager approves a late entry (R-REG-1, R-REG-2).
+
+The approval is kept on the customer, the unit of consistency, so the
+registration that uses it reads it in the same round trip as everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from chalicelib.errors import Failed, FieldError, Problem, StoreUnavailable, validation_error
+from chalicelib.rules.claims import Customer, LateApproval
+from chalicelib.rules.localtime import at_local_time, local_date
+from chalicelib.rules.phone import customer_key, mask_phone, normalize_phone
+from chalicelib.rules.staff import Staff
+from chalicelib.settings import Settings
+from chalicelib.store import Store, VersionConflict
+
+from .views import local_iso
+
+MAX_ATTEMPTS = 5
+
+
+class _Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    registrant_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    visit_date: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def approve_late_entry(
+    store: Store, settings: Settings, manager: Staff, raw: bytes, now: datetime
+) -> dict[str, Any]:
+    """Record the approval; it unlocks that registrant's (or consultant's)
+    registration of that visit until the cutoff on the next local day."""
+    try:
+        ask = _Approval.model_validate_json(raw)
+    except ValidationError as exc:
+        fields = [
+            FieldError(".".join(map(str, e["loc"])) or "body", e["msg"]) for e in exc.errors()
+        ]
+        raise Failed(validation_error(*fields)) from exc
+    phone = normalize_phone(ask.phone)
+    if phone is None:
+        raise Failed(Problem("INVALID_PHONE", "phone is not a mainland China mobile number."))
+    policy = settings.policy
+    try:
+        visit_day = date.fromisoformat(ask.visit_date)
+    except ValueError as exc:
+        raise Failed(validation_error(FieldError("visit_date", "not a date"))) from exc
+    if visit_day > local_date(now, policy.zone):
+        raise Failed(validation_error(FieldError("visit_date", "a visit that took place")))
+    approval = LateApproval(ask.registrant_id, visit_day, now, manager.staff_id, ask.reason)
+    key = customer_key(phone, settings.phone_hmac_key)
+    customer = store.get_customer(key) or Customer()
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            store.commit_customer(
+                key, phone, replace(customer, approvals=(*customer.approvals, approval)), now
+            )
+            break
+        except VersionConflict as conflict:
+            customer = conflict.current or store.get_customer(key) or Customer()
+    else:
+        raise StoreUnavailable("too much contention on one customer")
+    valid_until = at_local_time(
+        visit_day + timedelta(days=1), policy.late_entry_cutoff, policy.zone
+    )
+    return {
+        "phone_masked": mask_phone(phone),
+        "registrant_id": approval.registrant_id,
+        "visit_date": visit_day.isoformat(),
+        "reason": approval.reason,
+        "approved_by": manager.staff_id,
+        "approved_at": local_iso(now, policy.zone),
+        "valid_until": local_iso(valid_until, policy.zone),
+    }
