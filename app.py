@@ -9,8 +9,8 @@ from chalice.app import Chalice, Request, Response
 from chalicelib.http import answer_response, answers, json_response, normalize_chalice_error
 from chalicelib.observability import http_middleware
 from chalicelib.rules.staff import EVERYONE, Role, Staff
-from chalicelib.services import approvals, staff
-from chalicelib.services.container import reads, registrations
+from chalicelib.services import approvals, lookup, staff
+from chalicelib.services.container import lookups, reads, registrations
 from chalicelib.services.registrations import WebhookRequest, check_json
 from chalicelib.settings import settings
 from chalicelib.store import store
@@ -131,3 +131,13 @@ def approve_late_entry() -> Response:
     return json_response(
         approvals.approve_late_entry(store(), settings(), manager, request.body, now()), 201
     )
+
+
+@app.route("/v1/customer-lookups", methods=["POST"], content_types=ANY_TYPE)
+@answers
+def look_up_customer() -> Response:
+    """判客: the phone goes in the body, never in a URL that proxies log."""
+    caller = staff_member(lookup.ROLES)
+    request = webhook_request()
+    check_json(request)
+    return json_response(lookups().look_up(caller, request.body, now()), 200)

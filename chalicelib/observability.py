@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -68,7 +69,10 @@ def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
 
     def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
         context = event.context or {}
-        logger.set_correlation_id(context.get("requestId"))
+        # API Gateway gives one; chalice local does not: make one, so every
+        # log line and audit entry of a request can be found by it
+        request_id = context.get("requestId") or str(uuid.uuid4())
+        logger.set_correlation_id(request_id)
         logger.append_keys(
             path=context.get("resourcePath"),
             method=event.method,
@@ -78,8 +82,11 @@ def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
             if tracing():
                 with tracer().provider.in_subsegment("## http") as segment:
                     segment.put_annotation("path", context.get("resourcePath") or "")
-                    return get_response(event)
-            return get_response(event)
+                    response = get_response(event)
+            else:
+                response = get_response(event)
+            response.headers["X-Request-Id"] = request_id
+            return response
         finally:
             if metrics.metric_set:
                 metrics.flush_metrics()

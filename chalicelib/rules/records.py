@@ -76,3 +76,19 @@ class Event:
     # for an event written late (a retry completing a died request), which
     # must land ahead of every cursor already handed out.
     recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One decision, appended and never edited: who did what, when, and why."""
+
+    subject: str  # whose history it belongs to: "customer:<key>", "broker:<id>", …
+    entry_id: str
+    at: datetime
+    action: str  # e.g. registration.accepted, registration.refused, late_entry.approved
+    actor: str  # the registrant or staff member who asked
+    request_id: str | None
+    rule: str | None = None
+    code: str | None = None
+    registration_id: str | None = None
+    detail: str | None = None  # a short, phone-free description

@@ -13,13 +13,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from chalicelib.errors import Failed, FieldError, Problem, StoreUnavailable, validation_error
+from chalicelib.observability import logger, mask_phones
 from chalicelib.rules.claims import Customer, LateApproval
 from chalicelib.rules.localtime import at_local_time, local_date
 from chalicelib.rules.phone import customer_key, mask_phone, normalize_phone
+from chalicelib.rules.records import AuditEntry
 from chalicelib.rules.staff import Staff
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 
+from .ids import new_id
+from .registrations import customer_subject
 from .views import local_iso
 
 MAX_ATTEMPTS = 5
@@ -68,6 +72,19 @@ def approve_late_entry(
             customer = conflict.current or store.get_customer(key) or Customer()
     else:
         raise StoreUnavailable("too much contention on one customer")
+    store.append_audit(
+        AuditEntry(
+            subject=customer_subject(key),
+            entry_id=new_id("au", now),
+            at=now,
+            action="late_entry.approved",
+            actor=manager.staff_id,
+            request_id=logger.get_correlation_id(),
+            detail=mask_phones(
+                f"for {approval.registrant_id}, visit {visit_day.isoformat()}: {approval.reason}"
+            ),
+        )
+    )
     valid_until = at_local_time(
         visit_day + timedelta(days=1), policy.late_entry_cutoff, policy.zone
     )

@@ -7,6 +7,7 @@ from functools import cache
 from chalicelib.settings import settings
 from chalicelib.store import store
 
+from .lookup import Lookups
 from .ratelimit import RateLimiter
 from .reads import Reads
 from .registrations import Registrations
@@ -19,11 +20,16 @@ def registrations() -> Registrations:
 
 
 @cache
+def lookups() -> Lookups:
+    return Lookups(store(), settings())
+
+
+@cache
 def reads() -> Reads:
     return Reads(store(), settings())
 
 
 def reset() -> None:
     """Forget everything built from the settings (tests change them)."""
-    for built in (registrations, reads, store, settings):
+    for built in (registrations, reads, lookups, store, settings):
         built.cache_clear()

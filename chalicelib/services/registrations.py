@@ -29,6 +29,7 @@ from chalicelib.rules.claims import Claim, Customer, Source
 from chalicelib.rules.phone import customer_key
 from chalicelib.rules.records import (
     IDEMPOTENCY_WINDOW,
+    AuditEntry,
     Event,
     Registrant,
     Registration,
@@ -101,6 +102,31 @@ class _Attempt:
             visit_at=self.body.visit_at,
             idempotency_key=self.idempotency_key,
             request_hash=self.body.request_hash,
+        )
+
+    def audit(
+        self,
+        action: str,
+        at: datetime,
+        *,
+        entry_id: str,
+        registration_id: str | None = None,
+        rule: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        """An entry in the customer's audit trail, by whoever sent the request."""
+        return AuditEntry(
+            subject=customer_subject(self.customer_key),
+            entry_id=entry_id,
+            at=at,
+            action=action,
+            actor=self.caller_id,
+            request_id=logger.get_correlation_id(),
+            rule=rule,
+            code=code,
+            registration_id=registration_id,
+            detail=detail,
         )
 
     def answer(self, code: str | None, text: str, at: datetime) -> StoredAnswer:
@@ -258,6 +284,14 @@ class Registrations:
                 registration,
                 lambda recorded_at: protected_event(earlier, recorded_at=recorded_at),
                 attempt.answer(None, text, earlier.created_at),
+                # derived id: completions that race write one entry
+                attempt.audit(
+                    "registration.accepted",
+                    earlier.created_at,
+                    entry_id=derived_id("au", earlier.registration_id, "accepted"),
+                    registration_id=earlier.registration_id,
+                    detail="completed by a retry after the first request died",
+                ),
             )
         return Answer(None, text)
 
@@ -283,6 +317,13 @@ class Registrations:
                 registration,
                 protected_event(claim, recorded_at=now),
                 attempt.answer(None, text, now),
+                attempt.audit(
+                    "registration.accepted",
+                    now,
+                    entry_id=derived_id("au", claim.registration_id, "accepted"),
+                    registration_id=claim.registration_id,
+                    detail=f"{claim.source.value}; status {claim.status(now).value}",
+                ),
             )
         count("RegistrationAccepted", source=claim.source.value)
         logger.info(
@@ -301,9 +342,17 @@ class Registrations:
         if problem.code == "VALIDATION_ERROR":
             # bad input, not a decision: answered, never stored (API.md)
             return Answer(problem.code, text)
-        earlier = self._store.save_refusal(attempt.answer(problem.code, text, now))
-        if earlier is not None:
-            return _replay(earlier, attempt.body)
+        self._store.save_refusal(
+            attempt.answer(problem.code, text, now),
+            attempt.audit(
+                "registration.refused",
+                now,
+                entry_id=new_id("au", now),
+                rule=refusal.rule,
+                code=refusal.code,
+                detail=attempt.source.value,
+            ),
+        )
         count("RegistrationRefused", rule=refusal.rule or "none", code=refusal.code)
         logger.info(
             "registration refused",
@@ -313,6 +362,11 @@ class Registrations:
 
     def _key(self, phone: str) -> str:
         return customer_key(phone, self._settings.phone_hmac_key)
+
+
+def customer_subject(key: str) -> str:
+    """The audit trail a customer's decisions go to."""
+    return f"customer:{key}"
 
 
 def protected_event(claim: Claim, *, recorded_at: datetime) -> Event | None:

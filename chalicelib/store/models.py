@@ -139,6 +139,25 @@ class BrokerItem(Model):
     revoked_at = UTCDateTimeAttribute(null=True)
 
 
+class AuditItem(Model):
+    """The audit trail: appended with fresh keys, never updated by any route."""
+
+    class Meta(_Unbound):
+        pass
+
+    subject = UnicodeAttribute(hash_key=True)
+    position = UnicodeAttribute(range_key=True)  # <ms>#<entry id>
+    entry_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    request_id = UnicodeAttribute(null=True)
+    rule = UnicodeAttribute(null=True)
+    code = UnicodeAttribute(null=True)
+    registration_id = UnicodeAttribute(null=True)
+    detail = UnicodeAttribute(null=True)
+
+
 class StaffItem(Model):
     class Meta(_Unbound):
         pass
@@ -172,4 +191,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     StaffItem,
     TokenItem,
     BrokerItem,
+    AuditItem,
 )

@@ -20,6 +20,7 @@ from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Customer
 from chalicelib.rules.records import (
     IDEMPOTENCY_WINDOW,
+    AuditEntry,
     Event,
     Registrant,
     Registration,
@@ -39,6 +40,7 @@ from .mapping import (
     registration_to_item,
 )
 from .models import (
+    AuditItem,
     BrokerItem,
     CustomerItem,
     EventItem,
@@ -139,12 +141,20 @@ class Store:
         return customer_from_item(item)
 
     def save_acceptance(
-        self, registration: Registration, event: Event | None, answer: StoredAnswer
+        self,
+        registration: Registration,
+        event: Event | None,
+        answer: StoredAnswer,
+        audit: AuditEntry,
     ) -> None:
         """Registration record, its event and the idempotent answer, in one
         BatchWriteItem. All three are derived from the committed customer and
         rewritten identically by a retry, so plain puts are safe."""
-        items: list[Any] = [registration_to_item(registration), _answer_item(answer)]
+        items: list[Any] = [
+            registration_to_item(registration),
+            _answer_item(answer),
+            _audit_item(audit),
+        ]
         if event is not None:
             items.append(_event_item(event))
         self._batch_put(items)
@@ -154,6 +164,7 @@ class Store:
         registration: Registration,
         event_at: Callable[[datetime], Event | None],
         answer: StoredAnswer,
+        audit: AuditEntry,
     ) -> None:
         """Write the records of a request that died after its decisive write.
 
@@ -176,25 +187,26 @@ class Store:
             )
             recorded_at = earlier.recorded_at if earlier else registration.recorded_at
         event = event_at(recorded_at)
-        self._batch_put([_answer_item(answer), *([_event_item(event)] if event else [])])
+        items = [_answer_item(answer), _audit_item(audit)]
+        self._batch_put([*items, *([_event_item(event)] if event else [])])
 
-    def save_refusal(self, answer: StoredAnswer) -> StoredAnswer | None:
-        """Store a refusal as the key's first answer (and its audit record).
+    def save_refusal(self, answer: StoredAnswer, audit: AuditEntry) -> None:
+        """Store a refusal as the key's answer, with its audit entry, in one
+        BatchWriteItem. Two identical requests refused at once store the same
+        answer; each leaves its own audit entry, as each was answered."""
+        self._batch_put([_answer_item(answer), _audit_item(audit)])
 
-        Returns the answer already stored when another request with the same
-        key got there first; None when this one was stored.
-        """
-        item = _answer_item(answer)
-        cutoff = answer.created_at - IDEMPOTENCY_WINDOW
-        condition = IdempotencyItem.key.does_not_exist() | (IdempotencyItem.created_at <= cutoff)
-        try:
-            with unavailable_on_outage():
-                item.save(condition=condition)
-        except PutError as exc:
-            if not is_condition_failure(exc):
-                raise
-            return self.get_answer(answer.registrant_id, answer.idempotency_key)
-        return None
+    def append_audit(self, entry: AuditEntry) -> None:
+        with unavailable_on_outage():
+            _audit_item(entry).save(condition=AuditItem.position.does_not_exist())
+
+    def audit_trail(self, subject: str, limit: int = 200) -> list[AuditEntry]:
+        """Oldest first, at most ``limit`` entries."""
+        with unavailable_on_outage():
+            return [
+                _audit_from_item(i)
+                for i in AuditItem.query(subject, consistent_read=True, limit=limit)
+            ]
 
     def get_answer(self, registrant_id: str, idempotency_key: str) -> StoredAnswer | None:
         with unavailable_on_outage():
@@ -477,6 +489,37 @@ def _event_item(event: Event) -> EventItem:
         type=event.type,
         occurred_at=event.occurred_at,
         registration_id=event.registration_id,
+    )
+
+
+def _audit_item(e: AuditEntry) -> AuditItem:
+    return AuditItem(
+        subject=e.subject,
+        position=f"{int(e.at.timestamp() * 1000):013d}#{e.entry_id}",
+        entry_id=e.entry_id,
+        at=e.at,
+        action=e.action,
+        actor=e.actor,
+        request_id=e.request_id,
+        rule=e.rule,
+        code=e.code,
+        registration_id=e.registration_id,
+        detail=e.detail,
+    )
+
+
+def _audit_from_item(i: AuditItem) -> AuditEntry:
+    return AuditEntry(
+        subject=i.subject,
+        entry_id=i.entry_id,
+        at=i.at,
+        action=i.action,
+        actor=i.actor,
+        request_id=i.request_id,
+        rule=i.rule,
+        code=i.code,
+        registration_id=i.registration_id,
+        detail=i.detail,
     )
 
 

@@ -10,6 +10,7 @@ from chalicelib.settings import Settings
 
 from .models import (
     ALL_MODELS,
+    AuditItem,
     BrokerItem,
     CustomerItem,
     EventItem,
@@ -29,6 +30,7 @@ TABLES: dict[type[Any], str] = {
     StaffItem: "staff",
     TokenItem: "tokens",
     BrokerItem: "brokers",
+    AuditItem: "audit",
 }
 
 # Bounded retries: a request the store cannot serve fails within seconds

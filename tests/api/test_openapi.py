@@ -34,6 +34,7 @@ from chalicelib.rules.staff import Role
 from chalicelib.services import approvals as approvals_service
 from chalicelib.services import staff as staff_service
 from chalicelib.services.intake import MAX_BODY_BYTES
+from chalicelib.services.lookup import Lookups
 from chalicelib.services.ratelimit import RateLimiter
 from chalicelib.services.reads import DEFAULT_LIMIT, MAX_LIMIT
 from chalicelib.services.registrations import Registrations
@@ -782,6 +783,43 @@ def approval_unavailable(ctx: Ctx) -> Any:
     return staff_post(ctx, LATE_APPROVALS, Role.SALES_MANAGER, approval_doc())
 
 
+LOOKUPS = "/v1/customer-lookups"
+
+
+def lookup_full(ctx: Ctx) -> list[Any]:
+    registered(ctx, channel(ctx))
+    return [
+        staff_post(ctx, LOOKUPS, Role.CHANNEL_ASSISTANT, {"phone": "+86 138-1234-5678"}),
+        staff_post(ctx, LOOKUPS, Role.SALES_MANAGER, {"phone": "13900000000"}),
+        staff_post(ctx, LOOKUPS, Role.FRONT_DESK, {"phone": "13812345678"}),
+    ]
+
+
+def lookup_invalid(ctx: Ctx) -> list[Any]:
+    return [
+        staff_post(ctx, LOOKUPS, Role.CHANNEL_ASSISTANT, {"phone": "010-1"}),
+        staff_post(ctx, LOOKUPS, Role.CHANNEL_ASSISTANT, {"mobile": "13812345678"}),
+    ]
+
+
+def lookup_unauthenticated(ctx: Ctx) -> Any:
+    return ctx.api.client.http.post(LOOKUPS, body=b"{}")
+
+
+def lookup_forbidden(ctx: Ctx) -> Any:
+    return staff_post(ctx, LOOKUPS, Role.CONSULTANT, {"phone": "13812345678"})
+
+
+def lookup_internal(ctx: Ctx) -> Any:
+    ctx.monkeypatch.setattr(Lookups, "look_up", boom)
+    return staff_post(ctx, LOOKUPS, Role.CHANNEL_ASSISTANT, {"phone": "13812345678"})
+
+
+def lookup_unavailable(ctx: Ctx) -> Any:
+    fail_once(ctx, Store, "get_customer")
+    return staff_post(ctx, LOOKUPS, Role.CHANNEL_ASSISTANT, {"phone": "13812345678"})
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -837,6 +875,12 @@ CASES = [
     Case(POST, LATE_APPROVALS, 403, approval_forbidden),
     Case(POST, LATE_APPROVALS, 500, approval_internal),
     Case(POST, LATE_APPROVALS, 503, approval_unavailable),
+    Case(POST, LOOKUPS, 200, lookup_full),
+    Case(POST, LOOKUPS, 400, lookup_invalid),
+    Case(POST, LOOKUPS, 401, lookup_unauthenticated),
+    Case(POST, LOOKUPS, 403, lookup_forbidden),
+    Case(POST, LOOKUPS, 500, lookup_internal),
+    Case(POST, LOOKUPS, 503, lookup_unavailable),
 ]
 for _path in (REGISTRATIONS, EVENTS):
     CASES.append(Case(GET, _path, 400, bad_query(_path)))

@@ -25,6 +25,7 @@ ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", ME, frozenset(Role)),
     ("POST", "/v1/consultant-registrations", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/late-approvals", frozenset({Role.SALES_MANAGER})),
+    ("POST", "/v1/customer-lookups", frozenset(Role) - {Role.CONSULTANT}),
 ]
 
 

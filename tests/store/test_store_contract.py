@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pynamodb.exceptions import PutError
 
 from chalicelib.rules.claims import Claim, Customer, Source
-from chalicelib.rules.records import StoredAnswer
+from chalicelib.rules.records import AuditEntry, StoredAnswer
 from chalicelib.store import Store, VersionConflict
 from tests.support import make_registrant, shanghai
 
@@ -46,12 +47,16 @@ def test_commit_on_a_stale_version_conflicts_and_changes_nothing(store, request)
         assert lost.value.current == current  # the loser learns the winner without a read
 
 
+def audit(at=NOW, entry_id="au_1", subject="customer:k1"):
+    return AuditEntry(subject, entry_id, at, "registration.refused", "reg_a", "req-1", "R-DUP-1")
+
+
 def test_one_round_trip_reads_registrant_answer_and_customer(store):
     registrant = make_registrant(Source.CHANNEL)
     store.put_registrant(registrant, NOW)
     store.commit_customer("k1", "13812345678", Customer().with_claim(claim("rg_1")), NOW)
     answer = StoredAnswer(registrant.registrant_id, "key-1", "h", "DUPLICATE_LIVE_CLAIM", "{}", NOW)
-    assert store.save_refusal(answer) is None
+    store.save_refusal(answer, audit())
     ctx = store.load_registration_context(registrant.registrant_id, "key-1", "k1")
     assert ctx.registrant == registrant
     assert ctx.answer == answer
@@ -60,16 +65,13 @@ def test_one_round_trip_reads_registrant_answer_and_customer(store):
     assert (empty.registrant, empty.answer, empty.customer) == (None, None, None)
 
 
-def test_a_second_refusal_for_a_key_returns_the_first_until_24_hours_pass(store):
-    first = StoredAnswer("reg_a", "key-1", "h1", "DUPLICATE_LIVE_CLAIM", "{}", NOW)
-    again = StoredAnswer("reg_a", "key-1", "h2", "RECOMMENDATION_LIMIT", "{}", NOW)
-    assert store.save_refusal(first) is None
-    assert store.save_refusal(again) == first
-    later = StoredAnswer(
-        "reg_a", "key-1", "h3", "RECOMMENDATION_LIMIT", "{}", NOW + timedelta(hours=24)
-    )
-    assert store.save_refusal(later) is None
-    assert store.get_answer("reg_a", "key-1") == later
+def test_audit_trail_is_appended_in_order_and_never_overwritten(store):
+    store.save_refusal(StoredAnswer("reg_a", "k", "h", "X", "{}", NOW), audit(NOW, "au_2"))
+    store.append_audit(audit(NOW - timedelta(seconds=1), "au_1"))
+    with pytest.raises(PutError):
+        store.append_audit(audit(NOW - timedelta(seconds=1), "au_1"))
+    assert [e.entry_id for e in store.audit_trail("customer:k1")] == ["au_1", "au_2"]
+    assert store.audit_trail("customer:other") == []
 
 
 def test_enabling_an_unknown_registrant_reports_none(store):

@@ -1,0 +1,131 @@
+"""判客: who owns a customer, looked up by phone (R-FLOOR-2, R-DUP-1).
+
+The channel assistant and managers see the live claims, the owning
+consultant, the recommendation count and the audit trail; the front desk
+sees only whether the customer is known and whom to call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from chalicelib.errors import Failed, FieldError, Problem, validation_error
+from chalicelib.rules.claims import Claim, Customer, Source
+from chalicelib.rules.phone import customer_key, mask_phone, normalize_phone
+from chalicelib.rules.staff import Role, Staff
+from chalicelib.settings import Settings
+from chalicelib.store import Store
+
+from .registrations import customer_subject
+from .views import local_iso
+
+FULL_VIEW = frozenset(
+    {
+        Role.CHANNEL_ASSISTANT,
+        Role.SALES_ADMIN,
+        Role.SALES_MANAGER,
+        Role.SITE_MANAGER,
+        Role.PARTY_A_ADMIN,
+    }
+)
+ROLES = FULL_VIEW | {Role.FRONT_DESK}
+
+
+class _Lookup(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class Lookups:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self._store = store
+        self._settings = settings
+        self._zone = settings.policy.zone
+
+    def look_up(self, caller: Staff, raw: bytes, now: datetime) -> dict[str, Any]:
+        phone = _phone(raw)
+        key = customer_key(phone, self._settings.phone_hmac_key)
+        customer = self._store.get_customer(key) or Customer()
+        live = customer.live_claim(now)
+        if caller.role is Role.FRONT_DESK:
+            return self._front_desk(customer, live)
+        return {
+            "phone_masked": mask_phone(phone),
+            "known": bool(customer.claims),
+            "recommendations": customer.recommendations(),
+            "live_claims": [self._claim(live, now, named=True)] if live else [],
+            "claims": [self._claim(c, now) for c in customer.claims],
+            "history": [
+                {
+                    "at": local_iso(e.at, self._zone),
+                    "action": e.action,
+                    "actor": e.actor,
+                    "rule": e.rule,
+                    "code": e.code,
+                    "registration_id": e.registration_id,
+                    "request_id": e.request_id,
+                    "detail": e.detail,
+                }
+                for e in self._store.audit_trail(customer_subject(key))
+            ],
+        }
+
+    def _front_desk(self, customer: Customer, live: Claim | None) -> dict[str, Any]:
+        """Known or not, and whom to call: nothing about who holds the claim."""
+        if live is None:
+            return {
+                "known": bool(customer.claims),
+                "call": "consultant_on_duty",
+                "consultant": None,
+            }
+        if live.source is Source.CONSULTANT:
+            member = self._store.get_staff(live.registrant_id)
+            consultant = {"id": live.registrant_id, "name": member.name if member else None}
+            return {"known": True, "call": "consultant", "consultant": consultant}
+        return {"known": True, "call": "channel_assistant", "consultant": None}
+
+    def _claim(self, claim: Claim, now: datetime, *, named: bool = False) -> dict[str, Any]:
+        until = None
+        if claim.protection is not None:
+            until = claim.protection.ends_at
+        elif claim.visit_window is not None:
+            until = claim.visit_window.ends_at
+        view = {
+            "registration_id": claim.registration_id,
+            "holder_id": claim.registrant_id,
+            "kind": claim.source.value,
+            "status": claim.status(now).value,
+            "ordinal": claim.ordinal,
+            "since": local_iso(claim.created_at, self._zone),
+            "until": local_iso(until, self._zone),
+        }
+        if named:
+            view["holder_name"] = self._holder_name(claim)
+        return view
+
+    def _holder_name(self, claim: Claim) -> str | None:
+        if claim.source is Source.CONSULTANT:
+            member = self._store.get_staff(claim.registrant_id)
+            return member.name if member else None
+        if claim.source is Source.BROKER:
+            broker = self._store.get_broker(claim.registrant_id)
+            return broker.name if broker else None
+        registrant = self._store.get_registrant(claim.registrant_id)
+        return registrant.name if registrant else None
+
+
+def _phone(raw: bytes) -> str:
+    try:
+        ask = _Lookup.model_validate_json(raw)
+    except ValidationError as exc:
+        fields = [
+            FieldError(".".join(map(str, e["loc"])) or "body", e["msg"]) for e in exc.errors()
+        ]
+        raise Failed(validation_error(*fields)) from exc
+    phone = normalize_phone(ask.phone)
+    if phone is None:
+        raise Failed(Problem("INVALID_PHONE", "phone is not a mainland China mobile number."))
+    return phone
