@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from chalicelib.rules.claims import Source
+from chalicelib.rules.staff import Role
 from scripts import admin
 from tests.conftest import payload
 from tests.support import body
@@ -99,6 +100,16 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
             )
             statuses.append(out.stdout.splitlines()[0])
         assert statuses == ["201", "409"]
+        roles = sorted(p["role"] for p in demo["staff"])
+        assert roles == sorted(r.value for r in Role)
+        assert len(demo["brokers"]) == 2
+        for member in demo["staff"]:
+            request = urllib.request.Request(
+                f"{demo['base_url']}/v1/staff/me",
+                headers={"Authorization": f"Bearer {member['token']}"},
+            )
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                assert json.loads(answer.read())["role"] == member["role"]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
