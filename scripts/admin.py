@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, C901
         r = registrants.create_registrant(store(), Source(args.kind), args.name, now)
         return {"id": r.registrant_id, "kind": r.kind.value, "name": r.name, "secret": r.secret}
     if command in ("disable-registrant", "enable-registrant"):
-        r = registrants.set_enabled(store(), args.registrant_id, command.startswith("enable"))
+        r = registrants.set_enabled(store(), args.registrant_id, command.startswith("enable"), now)
         return f"{r.registrant_id} {'enabled' if r.enabled else 'disabled'}"
     if command == "rotate-registrant-secret":
         r = registrants.rotate_secret(store(), args.registrant_id, now)
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, C901
             for s in store().list_staff()
         ]
     if command in ("disable-staff", "enable-staff"):
-        staff.set_staff_enabled(store(), args.staff_id, command.startswith("enable"))
+        staff.set_staff_enabled(store(), args.staff_id, command.startswith("enable"), now)
         return f"{args.staff_id} {command.split('-')[0]}d"
     if command == "certify-broker":
         expires = datetime.fromisoformat(args.expires_at) if args.expires_at else None

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.errors import Failed, FieldError, not_found, validation_error
-from chalicelib.observability import logger
 from chalicelib.rules.brokers import Broker, id_card_key, normalize_id_card
 from chalicelib.rules.phone import mask_phone, normalize_phone
-from chalicelib.rules.records import AuditEntry
 from chalicelib.store import Store
 
+from . import audit
 from .ids import new_id
 
 
@@ -50,7 +49,7 @@ def certify(
         expires_at=expires_at,
     )
     store.put_broker(broker)
-    store.append_audit(_audit(broker.broker_id, "broker.certified", actor, now))
+    audit.record(store, f"broker:{broker.broker_id}", "broker.certified", now, actor)
     return broker
 
 
@@ -58,16 +57,5 @@ def revoke(store: Store, broker_id: str, now: datetime, actor: str = "operator")
     revoked = store.revoke_broker(broker_id, now)
     if revoked is None:
         raise Failed(not_found("certified broker"))
-    store.append_audit(_audit(broker_id, "broker.revoked", actor, now))
+    audit.record(store, f"broker:{broker_id}", "broker.revoked", now, actor)
     return revoked
-
-
-def _audit(broker_id: str, action: str, actor: str, now: datetime) -> AuditEntry:
-    return AuditEntry(
-        subject=f"broker:{broker_id}",
-        entry_id=new_id("au", now),
-        at=now,
-        action=action,
-        actor=actor,
-        request_id=logger.get_correlation_id(),
-    )

@@ -10,6 +10,7 @@ from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
 from chalicelib.store import Store
 
+from . import audit
 from .ids import new_id
 
 KINDS = (Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE)
@@ -34,13 +35,16 @@ def create_registrant(store: Store, kind: Source, name: str, now: datetime) -> R
         enabled=True,
     )
     store.put_registrant(registrant, now)
+    audit.record(store, f"registrant:{registrant.registrant_id}", "registrant.created", now)
     return registrant
 
 
-def set_enabled(store: Store, registrant_id: str, enabled: bool) -> Registrant:
+def set_enabled(store: Store, registrant_id: str, enabled: bool, now: datetime) -> Registrant:
     updated = store.set_registrant_enabled(registrant_id, enabled)
     if updated is None:
         raise Failed(not_found("registrant"))
+    action = "registrant.enabled" if enabled else "registrant.disabled"
+    audit.record(store, f"registrant:{registrant_id}", action, now)
     return updated
 
 
@@ -49,4 +53,5 @@ def rotate_secret(store: Store, registrant_id: str, now: datetime) -> Registrant
     rotated = store.rotate_registrant_secret(registrant_id, new_secret(), now + ROTATION_OVERLAP)
     if rotated is None:
         raise Failed(not_found("registrant"))
+    audit.record(store, f"registrant:{registrant_id}", "registrant.secret_rotated", now)
     return rotated

@@ -13,6 +13,7 @@ from chalicelib.errors import Failed, Problem, not_found, unauthenticated
 from chalicelib.rules.staff import Role, Staff
 from chalicelib.store import Store
 
+from . import audit
 from .ids import new_id
 
 
@@ -25,6 +26,7 @@ class IssuedToken:
 def create_staff(store: Store, name: str, role: Role, now: datetime) -> Staff:
     staff = Staff(new_id("stf", now), name, role, enabled=True)
     store.put_staff(staff, now)
+    audit.record(store, f"staff:{staff.staff_id}", f"staff.created as {role.value}", now)
     return staff
 
 
@@ -34,17 +36,21 @@ def issue_token(store: Store, staff_id: str, now: datetime) -> IssuedToken:
     token_id = new_id("tok", now)
     secret = secrets.token_urlsafe(32)
     store.put_token(token_id, staff_id, _hash(secret), now)
+    audit.record(store, f"staff:{staff_id}", f"token.issued {token_id}", now)
     return IssuedToken(token_id, f"{token_id}.{secret}")
 
 
 def revoke_token(store: Store, token_id: str, now: datetime) -> None:
     if not store.revoke_token(token_id, now):
         raise Failed(not_found("active token"))
+    audit.record(store, f"token:{token_id}", "token.revoked", now)
 
 
-def set_staff_enabled(store: Store, staff_id: str, enabled: bool) -> None:
+def set_staff_enabled(store: Store, staff_id: str, enabled: bool, now: datetime) -> None:
     if not store.set_staff_enabled(staff_id, enabled):
         raise Failed(not_found("staff member"))
+    action = "staff.enabled" if enabled else "staff.disabled"
+    audit.record(store, f"staff:{staff_id}", action, now)
 
 
 def authenticate(store: Store, authorization: str | None) -> Staff:

@@ -213,3 +213,22 @@ def test_admin_certifies_lists_and_revokes_brokers(api, capsys):
     assert admin.main(["revoke-broker", shown["id"]]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["revoked_at"]
     assert admin.main(["certify-broker", "--name", "李", "--phone", "139", "--id-card", "x"]) == 1
+
+
+def test_broker_refusals_are_audited_with_their_rule(api, clock):
+    """R-REG-4: a refused broker registration leaves its audit entry."""
+    from chalicelib.rules.phone import customer_key
+    from chalicelib.services.registrations import customer_subject
+
+    late = certify(datetime.now(UTC) + timedelta(seconds=1), api.store)
+    consultant = token(api, Role.CONSULTANT)
+    broker_registration(api, consultant, late.broker_id)
+    clock.shift(timedelta(seconds=2))
+    on_time = certify(datetime.now(UTC) - timedelta(seconds=1), api.store)
+    broker_registration(api, consultant, on_time.broker_id, card="370102198001010028")
+    subject = customer_subject(customer_key("13812345678", settings().phone_hmac_key))
+    trail = api.store.audit_trail(subject)
+    assert [(e.action, e.rule, e.code) for e in trail] == [
+        ("registration.refused", "R-REG-4", "BROKER_NOT_CERTIFIED"),
+        ("registration.refused", "R-REG-4", "BROKER_ID_MISMATCH"),
+    ]

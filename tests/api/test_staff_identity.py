@@ -110,9 +110,9 @@ def test_revoked_token_stops_working_and_others_keep_working(api):
 
 def test_disabled_staff_member_is_unauthenticated_until_enabled(api):
     staff_id, token = person(api)
-    staff.set_staff_enabled(api.store, staff_id, False)
+    staff.set_staff_enabled(api.store, staff_id, False, datetime.now(UTC))
     assert call(api, "GET", ME, token).status_code == 401
-    staff.set_staff_enabled(api.store, staff_id, True)
+    staff.set_staff_enabled(api.store, staff_id, True, datetime.now(UTC))
     assert call(api, "GET", ME, token).status_code == 200
 
 
@@ -161,3 +161,26 @@ def test_admin_rotates_a_secret_and_shows_the_new_one_once(api, capsys):
     assert shown["secret"].startswith("whsec_") and shown["secret"] != channel.secret
     assert shown["previous_secret_valid_until"] == "2026-11-28T02:00:00+00:00"
     assert admin.main(["rotate-registrant-secret", "reg_nobody"]) == 1
+
+
+def test_operator_actions_are_audited(api, capsys):
+    """Registrant and staff changes leave an entry each, actor "operator"."""
+    channel = api.registrant(Source.CHANNEL)
+    admin.main(["rotate-registrant-secret", channel.registrant_id])
+    admin.main(["disable-registrant", channel.registrant_id])
+    admin.main(["create-staff", "--role", "consultant", "--name", "张"])
+    created = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    admin.main(["disable-staff", created["id"]])
+    admin.main(["revoke-token", created["token"].partition(".")[0]])
+    # all at one frozen instant: entries of one millisecond have no order
+    registrant_trail = api.store.audit_trail(f"registrant:{channel.registrant_id}")
+    assert {e.action for e in registrant_trail} == {
+        "registrant.secret_rotated",
+        "registrant.disabled",
+    }
+    staff_trail = api.store.audit_trail(f"staff:{created['id']}")
+    actions = {e.action.split(" tok_")[0] for e in staff_trail}
+    assert actions == {"staff.created as consultant", "token.issued", "staff.disabled"}
+    assert {e.actor for e in registrant_trail + staff_trail} == {"operator"}
+    [revoked] = api.store.audit_trail(f"token:{created['token'].partition('.')[0]}")
+    assert revoked.action == "token.revoked"

@@ -1,0 +1,26 @@
+"""Audit entries for what operators and staff do outside a customer's decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.observability import logger
+from chalicelib.rules.records import AuditEntry
+from chalicelib.store import Store
+
+from .ids import new_id
+
+OPERATOR = "operator"  # the admin commands run with AWS credentials, not a token
+
+
+def record(store: Store, subject: str, action: str, now: datetime, actor: str = OPERATOR) -> None:
+    store.append_audit(
+        AuditEntry(
+            subject=subject,
+            entry_id=new_id("au", now),
+            at=now,
+            action=action,
+            actor=actor,
+            request_id=logger.get_correlation_id(),
+        )
+    )
