@@ -154,7 +154,7 @@ def test_the_audit_trail_has_no_route_that_writes_it(api):
         ("POST", "/v1/late-approvals"),
         ("POST", "/v1/customer-lookups"),
     }
-    before = AuditItem.count()
     _, assistant = token(api, Role.CHANNEL_ASSISTANT)
+    before = AuditItem.count()
     look_up(api, assistant)
     assert AuditItem.count() == before
