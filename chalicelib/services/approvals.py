@@ -10,19 +10,20 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from chalicelib.errors import Failed, FieldError, Problem, StoreUnavailable, validation_error
+from chalicelib.errors import Failed, FieldError, StoreUnavailable, validation_error
 from chalicelib.observability import logger, mask_phones
 from chalicelib.rules.claims import Customer, LateApproval
 from chalicelib.rules.localtime import at_local_time, local_date
-from chalicelib.rules.phone import customer_key, mask_phone, normalize_phone
+from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.records import AuditEntry
 from chalicelib.rules.staff import Staff
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 
 from .ids import new_id
+from .intake import mobile, validated
 from .registrations import customer_subject
 from .views import local_iso
 
@@ -42,16 +43,8 @@ def approve_late_entry(
 ) -> dict[str, Any]:
     """Record the approval; it unlocks that registrant's (or consultant's)
     registration of that visit until the cutoff on the next local day."""
-    try:
-        ask = _Approval.model_validate_json(raw)
-    except ValidationError as exc:
-        fields = [
-            FieldError(".".join(map(str, e["loc"])) or "body", e["msg"]) for e in exc.errors()
-        ]
-        raise Failed(validation_error(*fields)) from exc
-    phone = normalize_phone(ask.phone)
-    if phone is None:
-        raise Failed(Problem("INVALID_PHONE", "phone is not a mainland China mobile number."))
+    ask = validated(_Approval, raw)
+    phone = mobile(ask.phone, "phone")
     policy = settings.policy
     try:
         visit_day = date.fromisoformat(ask.visit_date)

@@ -91,12 +91,12 @@ class RegistrationBody:
 
 def parse_registration(raw: bytes) -> RegistrationBody:
     """The validated body, or Failed(VALIDATION_ERROR | INVALID_PHONE)."""
-    return _body(_validated(_Registration, raw))
+    return _body(validated(_Registration, raw))
 
 
 def parse_staff_registration(raw: bytes) -> RegistrationBody:
     """A consultant's walk-in or broker registration; visit_at is required."""
-    parsed = _validated(_StaffRegistration, raw)
+    parsed = validated(_StaffRegistration, raw)
     body = _body(parsed)
     if parsed.broker is None:
         return body
@@ -106,23 +106,30 @@ def parse_staff_registration(raw: bytes) -> RegistrationBody:
     )
 
 
-def _validated(model: type[_M], raw: bytes) -> _M:
+def validated(model: type[_M], raw: bytes) -> _M:
+    """The body as ``model``, or Failed(VALIDATION_ERROR) listing each bad field."""
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         raise Failed(validation_error(*_field_errors(exc))) from exc
 
 
-def _body(parsed: _Registration | _StaffRegistration) -> RegistrationBody:
-    phone = normalize_phone(parsed.customer.phone)
+def mobile(raw: str, field: str) -> str:
+    """The normalized mainland mobile number, or Failed(INVALID_PHONE)."""
+    phone = normalize_phone(raw)
     if phone is None:
         raise Failed(
             Problem(
                 "INVALID_PHONE",
-                "customer.phone is not a mainland China mobile number.",
-                fields=(FieldError("customer.phone", "expected 1[3-9] and 9 more digits"),),
+                f"{field} is not a mainland China mobile number.",
+                fields=(FieldError(field, "expected 1[3-9] and 9 more digits"),),
             )
         )
+    return phone
+
+
+def _body(parsed: _Registration | _StaffRegistration) -> RegistrationBody:
+    phone = mobile(parsed.customer.phone, "customer.phone")
     canonical = json.dumps(
         parsed.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
     )

@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from chalicelib.errors import Failed, FieldError, Problem, validation_error
 from chalicelib.rules.claims import Claim, Customer, Source
-from chalicelib.rules.phone import customer_key, mask_phone, normalize_phone
+from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.staff import Role, Staff
 from chalicelib.settings import Settings
 from chalicelib.store import Store
 
+from .intake import mobile, validated
 from .registrations import customer_subject
 from .views import local_iso
 
@@ -118,14 +118,4 @@ class Lookups:
 
 
 def _phone(raw: bytes) -> str:
-    try:
-        ask = _Lookup.model_validate_json(raw)
-    except ValidationError as exc:
-        fields = [
-            FieldError(".".join(map(str, e["loc"])) or "body", e["msg"]) for e in exc.errors()
-        ]
-        raise Failed(validation_error(*fields)) from exc
-    phone = normalize_phone(ask.phone)
-    if phone is None:
-        raise Failed(Problem("INVALID_PHONE", "phone is not a mainland China mobile number."))
-    return phone
+    return mobile(validated(_Lookup, raw).phone, "phone")
