@@ -56,8 +56,7 @@ class Reads:
         limit = parse_limit(query)
         after = decode_cursor(query.get("cursor"), "")
         horizon = now - timedelta(seconds=self._settings.event_settle_seconds)
-        before = f"{int(horizon.timestamp() * 1000):013d}"
-        page = self._store.list_events(caller.registrant_id, after, before, limit)
+        page = self._store.list_events(caller.registrant_id, after, horizon, limit)
         cursor = page[-1][0] if page else after
         return {
             "data": [event_view(e, self._zone) for _, e in page],

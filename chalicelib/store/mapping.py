@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import fields
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
+from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Claim, Customer, LateApproval, Period, Source
-from chalicelib.rules.records import Registrant, Registration, StoredAnswer
+from chalicelib.rules.records import (
+    IDEMPOTENCY_WINDOW,
+    AuditEntry,
+    Event,
+    Registrant,
+    Registration,
+    StoredAnswer,
+)
 
 from .models import (
     ApprovalMap,
+    AuditItem,
+    BrokerItem,
     ClaimMap,
     CustomerItem,
+    EventItem,
     IdempotencyItem,
     RegistrantItem,
     RegistrationItem,
 )
+
+_R = TypeVar("_R")
 
 
 def claim_from_map(m: ClaimMap) -> Claim:
@@ -140,6 +155,64 @@ def answer_from_item(item: IdempotencyItem) -> StoredAnswer:
         body=item.body,
         created_at=item.created_at,
     )
+
+
+def position(at: datetime, item_id: str) -> str:
+    """A sort key in time order: milliseconds, then the id."""
+    return f"{int(at.timestamp() * 1000):013d}#{item_id}"
+
+
+def position_time(key: str) -> datetime:
+    return datetime.fromtimestamp(int(key[:13]) / 1000, UTC)
+
+
+def answer_item(answer: StoredAnswer) -> IdempotencyItem:
+    return IdempotencyItem(
+        key=answer_key(answer.registrant_id, answer.idempotency_key),
+        request_hash=answer.request_hash,
+        code=answer.code,
+        body=answer.body,
+        created_at=answer.created_at,
+        expires_at=answer.created_at + IDEMPOTENCY_WINDOW,
+    )
+
+
+def event_item(event: Event) -> EventItem:
+    return EventItem(
+        position=position(event.recorded_at, event.event_id),
+        **_same_named(event, exclude={"recorded_at"}),
+    )
+
+
+def event_from_item(item: EventItem) -> Event:
+    return _record(Event, item, recorded_at=position_time(item.position))
+
+
+def audit_item(entry: AuditEntry) -> AuditItem:
+    return AuditItem(position=position(entry.at, entry.entry_id), **_same_named(entry))
+
+
+def audit_from_item(item: AuditItem) -> AuditEntry:
+    return _record(AuditEntry, item)
+
+
+def broker_item(broker: Broker) -> BrokerItem:
+    return BrokerItem(**_same_named(broker))
+
+
+def broker_from_item(item: BrokerItem) -> Broker:
+    return _record(Broker, item)
+
+
+def _same_named(record: Any, exclude: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """A record's fields, for a model whose attributes have the same names."""
+    return {f.name: getattr(record, f.name) for f in fields(record) if f.name not in exclude}
+
+
+def _record(cls: type[_R], item: Any, **given: Any) -> _R:
+    """A record from a model whose attributes have the same names."""
+    names = (f.name for f in fields(cls) if f.name not in given)  # type: ignore[arg-type]
+    return cls(**{name: getattr(item, name) for name in names}, **given)
 
 
 def _period(start, end) -> Period | None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,7 +19,6 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Customer
 from chalicelib.rules.records import (
-    IDEMPOTENCY_WINDOW,
     AuditEntry,
     Event,
     Registrant,
@@ -32,9 +31,17 @@ from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
 from .mapping import (
     answer_from_item,
+    answer_item,
     answer_key,
+    audit_from_item,
+    audit_item,
+    broker_from_item,
+    broker_item,
     customer_from_item,
     customer_to_item,
+    event_from_item,
+    event_item,
+    position,
     registrant_from_item,
     registration_from_item,
     registration_to_item,
@@ -59,10 +66,6 @@ class RegistrationContext:
     registrant: Registrant | None
     answer: StoredAnswer | None
     customer: Customer | None
-
-
-def event_position(event: Event) -> str:
-    return f"{int(event.recorded_at.timestamp() * 1000):013d}#{event.event_id}"
 
 
 class Store:
@@ -152,11 +155,11 @@ class Store:
         rewritten identically by a retry, so plain puts are safe."""
         items: list[Any] = [
             registration_to_item(registration),
-            _answer_item(answer),
-            _audit_item(audit),
+            answer_item(answer),
+            audit_item(audit),
         ]
         if event is not None:
-            items.append(_event_item(event))
+            items.append(event_item(event))
         self._batch_put(items)
 
     def complete_acceptance(
@@ -187,24 +190,24 @@ class Store:
             )
             recorded_at = earlier.recorded_at if earlier else registration.recorded_at
         event = event_at(recorded_at)
-        items = [_answer_item(answer), _audit_item(audit)]
-        self._batch_put([*items, *([_event_item(event)] if event else [])])
+        items = [answer_item(answer), audit_item(audit)]
+        self._batch_put([*items, *([event_item(event)] if event else [])])
 
     def save_refusal(self, answer: StoredAnswer, audit: AuditEntry) -> None:
         """Store a refusal as the key's answer, with its audit entry, in one
         BatchWriteItem. Two identical requests refused at once store the same
         answer; each leaves its own audit entry, as each was answered."""
-        self._batch_put([_answer_item(answer), _audit_item(audit)])
+        self._batch_put([answer_item(answer), audit_item(audit)])
 
     def append_audit(self, entry: AuditEntry) -> None:
         with unavailable_on_outage():
-            _audit_item(entry).save(condition=AuditItem.position.does_not_exist())
+            audit_item(entry).save(condition=AuditItem.position.does_not_exist())
 
     def audit_trail(self, subject: str, limit: int = 200) -> list[AuditEntry]:
         """Oldest first, at most ``limit`` entries."""
         with unavailable_on_outage():
             return [
-                _audit_from_item(i)
+                audit_from_item(i)
                 for i in AuditItem.query(subject, consistent_read=True, limit=limit)
             ]
 
@@ -281,7 +284,7 @@ class Store:
 
     def put_broker(self, broker: Broker) -> None:
         with unavailable_on_outage():
-            _broker_item(broker).save(condition=BrokerItem.broker_id.does_not_exist())
+            broker_item(broker).save(condition=BrokerItem.broker_id.does_not_exist())
 
     def get_broker(self, broker_id: str) -> Broker | None:
         with unavailable_on_outage():
@@ -289,12 +292,12 @@ class Store:
                 item = BrokerItem.get(broker_id, consistent_read=True)
             except BrokerItem.DoesNotExist:
                 return None
-        return _broker_from_item(item)
+        return broker_from_item(item)
 
     def list_brokers(self) -> list[Broker]:
         with unavailable_on_outage():
             return sorted(
-                (_broker_from_item(i) for i in BrokerItem.scan()), key=lambda b: b.broker_id
+                (broker_from_item(i) for i in BrokerItem.scan()), key=lambda b: b.broker_id
             )
 
     def revoke_broker(self, broker_id: str, now: datetime) -> Broker | None:
@@ -310,7 +313,7 @@ class Store:
             if not is_condition_failure(exc):
                 raise
             return None
-        return _broker_from_item(item)
+        return broker_from_item(item)
 
     # -- staff ---------------------------------------------------------------
 
@@ -407,9 +410,11 @@ class Store:
             return [registration_from_item(i) for i in items]
 
     def list_events(
-        self, registrant_id: str, after: str | None, before: str, limit: int
+        self, registrant_id: str, after: str | None, horizon: datetime, limit: int
     ) -> list[tuple[str, Event]]:
-        """Oldest first: (position, event) strictly between ``after`` and ``before``."""
+        """Oldest first: (position, event) after the ``after`` position and
+        recorded before ``horizon``."""
+        before = position(horizon, "")
         condition = EventItem.position > after if after else EventItem.position < before
         page: list[tuple[str, Event]] = []
         with unavailable_on_outage():
@@ -418,7 +423,7 @@ class Store:
             ):
                 if item.position >= before or len(page) == limit:
                     break
-                page.append((item.position, _event_from_item(item)))
+                page.append((item.position, event_from_item(item)))
         return page
 
     # -- batches PynamoDB cannot make across tables -----------------------------
@@ -468,93 +473,3 @@ BATCH_ATTEMPTS = 5
 
 def _back_off(attempt: int) -> None:
     time.sleep(0.05 * 2**attempt)
-
-
-def _answer_item(answer: StoredAnswer) -> IdempotencyItem:
-    return IdempotencyItem(
-        key=answer_key(answer.registrant_id, answer.idempotency_key),
-        request_hash=answer.request_hash,
-        code=answer.code,
-        body=answer.body,
-        created_at=answer.created_at,
-        expires_at=answer.created_at + IDEMPOTENCY_WINDOW,
-    )
-
-
-def _event_item(event: Event) -> EventItem:
-    return EventItem(
-        registrant_id=event.registrant_id,
-        position=event_position(event),
-        event_id=event.event_id,
-        type=event.type,
-        occurred_at=event.occurred_at,
-        registration_id=event.registration_id,
-    )
-
-
-def _audit_item(e: AuditEntry) -> AuditItem:
-    return AuditItem(
-        subject=e.subject,
-        position=f"{int(e.at.timestamp() * 1000):013d}#{e.entry_id}",
-        entry_id=e.entry_id,
-        at=e.at,
-        action=e.action,
-        actor=e.actor,
-        request_id=e.request_id,
-        rule=e.rule,
-        code=e.code,
-        registration_id=e.registration_id,
-        detail=e.detail,
-    )
-
-
-def _audit_from_item(i: AuditItem) -> AuditEntry:
-    return AuditEntry(
-        subject=i.subject,
-        entry_id=i.entry_id,
-        at=i.at,
-        action=i.action,
-        actor=i.actor,
-        request_id=i.request_id,
-        rule=i.rule,
-        code=i.code,
-        registration_id=i.registration_id,
-        detail=i.detail,
-    )
-
-
-def _broker_item(b: Broker) -> BrokerItem:
-    return BrokerItem(
-        broker_id=b.broker_id,
-        name=b.name,
-        phone_masked=b.phone_masked,
-        id_card_key=b.id_card_key,
-        id_card_last4=b.id_card_last4,
-        certified_at=b.certified_at,
-        expires_at=b.expires_at,
-        revoked_at=b.revoked_at,
-    )
-
-
-def _broker_from_item(i: BrokerItem) -> Broker:
-    return Broker(
-        broker_id=i.broker_id,
-        name=i.name,
-        phone_masked=i.phone_masked,
-        id_card_key=i.id_card_key,
-        id_card_last4=i.id_card_last4,
-        certified_at=i.certified_at,
-        expires_at=i.expires_at,
-        revoked_at=i.revoked_at,
-    )
-
-
-def _event_from_item(item: EventItem) -> Event:
-    return Event(
-        event_id=item.event_id,
-        type=item.type,
-        registrant_id=item.registrant_id,
-        registration_id=item.registration_id,
-        occurred_at=item.occurred_at,
-        recorded_at=datetime.fromtimestamp(int(item.position[:13]) / 1000, UTC),
-    )
