@@ -93,7 +93,7 @@ from chalicelib.rules.records import Registrant  # noqa: E402
 from chalicelib.services.container import reset  # noqa: E402
 from chalicelib.signing import signature_header  # noqa: E402
 from chalicelib.store import create_tables, store  # noqa: E402
-from chalicelib.store.models import ALL_MODELS  # noqa: E402
+from chalicelib.store.tables import ALL_MODELS  # noqa: E402
 
 # -- part 1: requests per registration ------------------------------------------
 

@@ -39,7 +39,7 @@ from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
 from chalicelib.services.container import reset
 from chalicelib.store import Store, create_tables, store
-from chalicelib.store.models import ALL_MODELS
+from chalicelib.store.tables import ALL_MODELS
 from tests.support import encode, make_registrant, shanghai, signed_headers
 
 

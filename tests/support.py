@@ -64,7 +64,7 @@ def encode(doc: Any) -> bytes:
 
 def snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every item of every table, to prove a refused request wrote nothing."""
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.store.tables import ALL_MODELS
 
     return {
         model.Meta.table_name: sorted(

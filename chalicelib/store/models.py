@@ -180,16 +180,3 @@ class TokenItem(Model):
     secret_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
-
-
-ALL_MODELS: tuple[type[Model], ...] = (
-    CustomerItem,
-    RegistrationItem,
-    EventItem,
-    IdempotencyItem,
-    RegistrantItem,
-    StaffItem,
-    TokenItem,
-    BrokerItem,
-    AuditItem,
-)

@@ -9,7 +9,6 @@ from pynamodb.connection import Connection
 from chalicelib.settings import Settings
 
 from .models import (
-    ALL_MODELS,
     AuditItem,
     BrokerItem,
     CustomerItem,
@@ -32,6 +31,8 @@ TABLES: dict[type[Any], str] = {
     BrokerItem: "brokers",
     AuditItem: "audit",
 }
+
+ALL_MODELS: tuple[type[Any], ...] = tuple(TABLES)
 
 # Bounded retries: a request the store cannot serve fails within seconds
 # (answered 503) instead of holding a caller for minutes.
