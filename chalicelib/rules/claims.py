@@ -47,6 +47,7 @@ class Claim:
     visit_window: Period | None = None  # R-REG-3 provisional hold
     converted_at: datetime | None = None
     reclaimed_at: datetime | None = None  # consultant ownership ends (R-RECLAIM-1)
+    confirmed_visit_id: str | None = None  # R-REG-3: the visit that confirmed the hold
     # what created it, so a retried request is recognised (idempotency)
     idempotency_key: str | None = None
     request_hash: str | None = None
@@ -92,6 +93,7 @@ class Customer:
     claims: tuple[Claim, ...] = ()
     approvals: tuple[LateApproval, ...] = ()
     version: int | None = None  # None: not yet stored
+    phone: str | None = None  # normalized; known once stored
 
     def live_claim(self, now: datetime) -> Claim | None:
         return next((c for c in self.claims if c.is_live(now)), None)

@@ -92,3 +92,7 @@ class AuditEntry:
     code: str | None = None
     registration_id: str | None = None
     detail: str | None = None  # a short, phone-free description
+    # registration outcomes only, for the daily report (R-REG-2): the local
+    # date (ISO) and the registrant or broker the registration was for
+    day: str | None = None
+    claimant: str | None = None

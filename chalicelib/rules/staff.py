@@ -19,6 +19,12 @@ class Role(StrEnum):
 MANAGERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER, Role.PARTY_A_ADMIN})
 EVERYONE = frozenset(Role)
 
+# the floor (R-FLOOR-2..5): who reads the visitor log, and who reviews the
+# day's channel work (R-REG-2, R-FLOOR-5)
+FLOOR_READERS = MANAGERS | {Role.FRONT_DESK, Role.CHANNEL_ASSISTANT, Role.SALES_ADMIN}
+REVIEWERS = MANAGERS | {Role.CHANNEL_ASSISTANT, Role.SALES_ADMIN}
+ROSTER_KEEPERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})
+
 
 @dataclass(frozen=True)
 class Staff:

@@ -13,7 +13,18 @@ from .ids import new_id
 OPERATOR = "operator"  # the admin commands run with AWS credentials, not a token
 
 
-def record(store: Store, subject: str, action: str, now: datetime, actor: str = OPERATOR) -> None:
+def record(
+    store: Store,
+    subject: str,
+    action: str,
+    now: datetime,
+    actor: str = OPERATOR,
+    *,
+    rule: str | None = None,
+    code: str | None = None,
+    registration_id: str | None = None,
+    detail: str | None = None,
+) -> None:
     store.append_audit(
         AuditEntry(
             subject=subject,
@@ -22,5 +33,9 @@ def record(store: Store, subject: str, action: str, now: datetime, actor: str = 
             action=action,
             actor=actor,
             request_id=logger.get_correlation_id(),
+            rule=rule,
+            code=code,
+            registration_id=registration_id,
+            detail=detail,
         )
     )

@@ -7,10 +7,14 @@ from functools import cache
 from chalicelib.settings import settings
 from chalicelib.store import store
 
+from .daily_report import DailyReport
 from .lookup import Lookups
+from .ownership import Ownership
 from .ratelimit import RateLimiter
 from .reads import Reads
 from .registrations import Registrations
+from .rotation import Rotation
+from .visits import Visits
 
 
 @cache
@@ -29,7 +33,28 @@ def reads() -> Reads:
     return Reads(store(), settings())
 
 
+@cache
+def visits() -> Visits:
+    return Visits(store(), settings())
+
+
+@cache
+def ownership() -> Ownership:
+    return Ownership(store(), settings())
+
+
+@cache
+def rotation() -> Rotation:
+    return Rotation(store(), settings())
+
+
+@cache
+def daily_report() -> DailyReport:
+    return DailyReport(store(), settings())
+
+
 def reset() -> None:
     """Forget everything built from the settings (tests change them)."""
-    for built in (registrations, reads, lookups, store, settings):
+    built_here = (registrations, reads, lookups, visits, ownership, rotation, daily_report)
+    for built in (*built_here, store, settings):
         built.cache_clear()

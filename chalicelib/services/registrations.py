@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.errors import (
@@ -26,6 +26,7 @@ from chalicelib.errors import (
 from chalicelib.observability import count, logger
 from chalicelib.rules.brokers import check_broker, id_card_key, normalize_id_card
 from chalicelib.rules.claims import Claim, Customer, Source
+from chalicelib.rules.localtime import local_date
 from chalicelib.rules.phone import customer_key
 from chalicelib.rules.records import (
     IDEMPOTENCY_WINDOW,
@@ -114,8 +115,10 @@ class _Attempt:
         rule: str | None = None,
         code: str | None = None,
         detail: str | None = None,
+        day: date | None = None,
     ) -> AuditEntry:
-        """An entry in the customer's audit trail, by whoever sent the request."""
+        """An entry in the customer's audit trail, by whoever sent the request;
+        an outcome carries its local ``day`` for the daily report (R-REG-2)."""
         return AuditEntry(
             subject=customer_subject(self.customer_key),
             entry_id=entry_id,
@@ -127,6 +130,8 @@ class _Attempt:
             code=code,
             registration_id=registration_id,
             detail=detail,
+            day=day.isoformat() if day else None,
+            claimant=self.registrant_id if day else None,
         )
 
     def answer(self, code: str | None, text: str, at: datetime) -> StoredAnswer:
@@ -291,6 +296,7 @@ class Registrations:
                     entry_id=derived_id("au", earlier.registration_id, "accepted"),
                     registration_id=earlier.registration_id,
                     detail="completed by a retry after the first request died",
+                    day=self._day(earlier.created_at),
                 ),
             )
         return Answer(None, text)
@@ -323,6 +329,7 @@ class Registrations:
                     entry_id=derived_id("au", claim.registration_id, "accepted"),
                     registration_id=claim.registration_id,
                     detail=f"{claim.source.value}; status {claim.status(now).value}",
+                    day=self._day(now),
                 ),
             )
         count("RegistrationAccepted", source=claim.source.value)
@@ -351,6 +358,7 @@ class Registrations:
                 rule=refusal.rule,
                 code=refusal.code,
                 detail=attempt.source.value,
+                day=self._day(now),
             ),
         )
         count("RegistrationRefused", rule=refusal.rule or "none", code=refusal.code)
@@ -362,6 +370,9 @@ class Registrations:
 
     def _key(self, phone: str) -> str:
         return customer_key(phone, self._settings.phone_hmac_key)
+
+    def _day(self, at: datetime) -> date:
+        return local_date(at, self._policy.zone)
 
 
 def customer_subject(key: str) -> str:

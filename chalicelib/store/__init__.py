@@ -7,12 +7,13 @@ from functools import cache
 from chalicelib.settings import settings
 
 from . import tables
-from .errors import StoreUnavailable, VersionConflict
+from .errors import Stale, StoreUnavailable, VersionConflict
 from .repository import RegistrationContext, Store
 from .tables import bind
 
 __all__ = [
     "RegistrationContext",
+    "Stale",
     "Store",
     "StoreUnavailable",
     "VersionConflict",

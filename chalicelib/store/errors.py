@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.errors import StoreUnavailable
 from chalicelib.rules.claims import Customer
 
-__all__ = ["StoreUnavailable", "VersionConflict"]
+__all__ = ["Stale", "StoreUnavailable", "VersionConflict"]
 
 
 class VersionConflict(RuntimeError):
@@ -14,3 +14,7 @@ class VersionConflict(RuntimeError):
     def __init__(self, current: Customer | None) -> None:
         super().__init__("customer changed since read")
         self.current = current
+
+
+class Stale(RuntimeError):
+    """A visit or roster changed since it was read: read it again and redo."""

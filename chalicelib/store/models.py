@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 
@@ -36,6 +37,7 @@ class ClaimMap(MapAttribute):  # type: ignore[type-arg]
     window_closes_at = UTCDateTimeAttribute(null=True)
     converted_at = UTCDateTimeAttribute(null=True)
     reclaimed_at = UTCDateTimeAttribute(null=True)
+    confirmed_visit_id = UnicodeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)
     request_hash = UnicodeAttribute(null=True)
 
@@ -78,6 +80,8 @@ class RegistrationItem(Model):
     claim = ClaimMap()
     # when its records were written: the feed position of its first event
     recorded_at = UTCDateTimeAttribute()
+    # R-REG-3: when a confirmed visit's protection was recorded (its event's position)
+    protected_recorded_at = UTCDateTimeAttribute(null=True)
 
 
 class EventItem(Model):
@@ -139,11 +143,24 @@ class BrokerItem(Model):
     revoked_at = UTCDateTimeAttribute(null=True)
 
 
+class AuditByDay(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: only registration outcomes carry ``day`` (the daily report)."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    position = UnicodeAttribute(range_key=True)
+
+
 class AuditItem(Model):
     """The audit trail: appended with fresh keys, never updated by any route."""
 
     class Meta(_Unbound):
         pass
+
+    by_day = AuditByDay()
 
     subject = UnicodeAttribute(hash_key=True)
     position = UnicodeAttribute(range_key=True)  # <ms>#<entry id>
@@ -156,6 +173,8 @@ class AuditItem(Model):
     code = UnicodeAttribute(null=True)
     registration_id = UnicodeAttribute(null=True)
     detail = UnicodeAttribute(null=True)
+    day = UnicodeAttribute(null=True)  # local date of a registration outcome
+    claimant = UnicodeAttribute(null=True)  # the registrant or broker it was for
 
 
 class StaffItem(Model):
@@ -180,3 +199,107 @@ class TokenItem(Model):
     secret_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
+
+
+class DecisionMap(MapAttribute):  # type: ignore[type-arg]
+    decision_id = UnicodeAttribute()
+    registration_id = UnicodeAttribute()
+    registrant_id = UnicodeAttribute()
+    source = UnicodeAttribute()
+    decided_by = UnicodeAttribute()
+    decided_at = UTCDateTimeAttribute()
+    replaces = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+
+
+class FormMap(MapAttribute):  # type: ignore[type-arg]
+    filed_by = UnicodeAttribute()
+    filed_at = UTCDateTimeAttribute()
+    note = UnicodeAttribute(null=True)
+
+
+class ExemptionMap(MapAttribute):  # type: ignore[type-arg]
+    kind = UnicodeAttribute()
+    signed_by = UnicodeAttribute()
+    signed_at = UTCDateTimeAttribute()
+    note = UnicodeAttribute(null=True)
+
+
+class VisitsByDay(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    arrival = UnicodeAttribute(range_key=True)  # <ms>#<visit id>
+
+
+class VisitsByCustomer(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: a visit is indexed once its customer is known."""
+
+    class Meta:
+        index_name = "by_customer"
+        projection = AllProjection()
+
+    customer_key = UnicodeAttribute(hash_key=True)
+    arrival = UnicodeAttribute(range_key=True)
+
+
+class VisitItem(Model):
+    """One household's visit (R-FLOOR-2..5): the unit of consistency on the floor."""
+
+    class Meta(_Unbound):
+        pass
+
+    visit_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute()
+    group_id = UnicodeAttribute()
+    day = UnicodeAttribute()  # local date of arrival
+    arrival = UnicodeAttribute()
+    arrived_at = UTCDateTimeAttribute()
+    party_size = NumberAttribute()
+    greeted = BooleanAttribute()
+    logged_by = UnicodeAttribute()
+    led_in_by = UnicodeAttribute(null=True)
+    accompanied_by = UnicodeAttribute(null=True)
+    departed_at = UTCDateTimeAttribute(null=True)
+    customer_key = UnicodeAttribute(null=True)
+    phone_masked = UnicodeAttribute(null=True)
+    customer_name = UnicodeAttribute(null=True)
+    signed_in_at = UTCDateTimeAttribute(null=True)
+    signed_in_by = UnicodeAttribute(null=True)
+    consultant_id = UnicodeAttribute(null=True)
+    decisions = ListAttribute(of=DecisionMap, default=list)
+    form = FormMap(null=True)
+    exemption = ExemptionMap(null=True)
+    request_hash = UnicodeAttribute(null=True)
+    by_day = VisitsByDay()
+    by_customer = VisitsByCustomer()
+
+
+class SkipMap(MapAttribute):  # type: ignore[type-arg]
+    consultant_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+
+
+class AssignmentMap(MapAttribute):  # type: ignore[type-arg]
+    visit_id = UnicodeAttribute()
+    consultant_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    by = UnicodeAttribute()
+    skipped = ListAttribute(of=SkipMap, default=list)
+    passed_over = ListAttribute(of=UnicodeAttribute, default=list)
+
+
+class RosterItem(Model):
+    """A day's duty roster and its rotation (R-FLOOR-3)."""
+
+    class Meta(_Unbound):
+        pass
+
+    day = UnicodeAttribute(hash_key=True)  # local date
+    version = NumberAttribute()
+    queue = ListAttribute(of=UnicodeAttribute, default=list)
+    assignments = ListAttribute(of=AssignmentMap, default=list)
+    updated_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()

@@ -29,6 +29,7 @@ from chalicelib.rules.staff import Role, Staff
 
 from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
+from .floor import FloorMethods
 from .mapping import (
     answer_from_item,
     answer_item,
@@ -68,7 +69,7 @@ class RegistrationContext:
     customer: Customer | None
 
 
-class Store:
+class Store(FloorMethods):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 

@@ -16,8 +16,10 @@ from .models import (
     IdempotencyItem,
     RegistrantItem,
     RegistrationItem,
+    RosterItem,
     StaffItem,
     TokenItem,
+    VisitItem,
 )
 
 TABLES: dict[type[Any], str] = {
@@ -30,6 +32,8 @@ TABLES: dict[type[Any], str] = {
     TokenItem: "tokens",
     BrokerItem: "brokers",
     AuditItem: "audit",
+    VisitItem: "visits",
+    RosterItem: "rosters",
 }
 
 ALL_MODELS: tuple[type[Any], ...] = tuple(TABLES)

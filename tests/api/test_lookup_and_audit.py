@@ -153,6 +153,15 @@ def test_the_audit_trail_has_no_route_that_writes_it(api):
         ("POST", "/v1/consultant-registrations"),
         ("POST", "/v1/late-approvals"),
         ("POST", "/v1/customer-lookups"),
+        ("POST", "/v1/visits"),
+        ("POST", "/v1/visits/{visit_id}/departure"),
+        ("POST", "/v1/visits/{visit_id}/decisions"),
+        ("POST", "/v1/visits/{visit_id}/sign-ins"),
+        ("POST", "/v1/visits/{visit_id}/assignment"),
+        ("POST", "/v1/visits/{visit_id}/form"),
+        ("POST", "/v1/visits/{visit_id}/exemption"),
+        ("POST", "/v1/visit-lookups"),
+        ("PUT", "/v1/rosters/{day}"),
     }
     _, assistant = token(api, Role.CHANNEL_ASSISTANT)
     before = AuditItem.count()

@@ -1,0 +1,152 @@
+"""The floor's reads and conditional writes: visits, rosters, the day's audit.
+
+A visit and a day's roster are each replaced whole, on the condition that
+nobody changed them since they were read (their version), like the customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.rules.floor import Visit
+from chalicelib.rules.records import AuditEntry, Event, Registration
+from chalicelib.rules.rotation import Roster
+
+from .errors import Stale
+from .failures import is_condition_failure, unavailable_on_outage
+from .mapping import (
+    audit_from_item,
+    claim_to_map,
+    event_item,
+    roster_from_item,
+    roster_to_item,
+    visit_from_item,
+    visit_to_item,
+)
+from .models import AuditItem, RegistrationItem, RosterItem, VisitItem
+
+
+class FloorMethods:
+    # -- visits -----------------------------------------------------------------
+
+    def get_visit(self, visit_id: str) -> Visit | None:
+        with unavailable_on_outage():
+            try:
+                item = VisitItem.get(visit_id, consistent_read=True)
+            except VisitItem.DoesNotExist:
+                return None
+        return visit_from_item(item)
+
+    def save_visit(self, visit: Visit, now: datetime) -> Visit:
+        """Store the visit if nobody changed it since it was read (else Stale)."""
+        version = (visit.version or 0) + 1
+        item = visit_to_item(visit, version)
+        condition: Condition = (
+            VisitItem.visit_id.does_not_exist()
+            if visit.version is None
+            else VisitItem.version == visit.version
+        )
+        try:
+            with unavailable_on_outage():
+                item.save(condition=condition)
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+            raise Stale(visit.visit_id) from exc
+        return visit_from_item(item)
+
+    def visits_on(self, day: date) -> list[Visit]:
+        """The day's visits in arrival order (an index: eventually consistent)."""
+        with unavailable_on_outage():
+            return [visit_from_item(i) for i in VisitItem.by_day.query(day.isoformat())]
+
+    def visits_of(self, customer_key: str) -> list[Visit]:
+        """A customer's visits, newest first."""
+        with unavailable_on_outage():
+            return [
+                visit_from_item(i)
+                for i in VisitItem.by_customer.query(customer_key, scan_index_forward=False)
+            ]
+
+    # -- rosters (R-FLOOR-3) ------------------------------------------------------
+
+    def get_roster(self, day: date) -> Roster | None:
+        with unavailable_on_outage():
+            try:
+                item = RosterItem.get(day.isoformat(), consistent_read=True)
+            except RosterItem.DoesNotExist:
+                return None
+        return roster_from_item(item)
+
+    def save_roster(self, roster: Roster, now: datetime) -> Roster:
+        """Store the roster if nobody changed it since it was read (else Stale):
+        two front-desk devices never hand out the same turn."""
+        version = (roster.version or 0) + 1
+        item = roster_to_item(roster, version)
+        item.updated_at = now
+        condition: Condition = (
+            RosterItem.day.does_not_exist()
+            if roster.version is None
+            else RosterItem.version == roster.version
+        )
+        try:
+            with unavailable_on_outage():
+                item.save(condition=condition)
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+            raise Stale(roster.day.isoformat()) from exc
+        return roster_from_item(item)
+
+    # -- a distribution hold confirmed by a visit (R-REG-3) ---------------------------
+
+    def record_protection(self, registration: Registration, now: datetime) -> datetime | None:
+        """Copy the confirmed claim onto the registrant's record, once.
+
+        Returns when the protection was first recorded: the feed position of
+        its event, the same for every retry. None when the record itself is
+        not written yet (its request died): the retry that writes it copies
+        the confirmed claim and its event from the customer."""
+        item = RegistrationItem(
+            registrant_id=registration.registrant_id,
+            registration_id=registration.registration_id,
+        )
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[
+                        RegistrationItem.claim.set(claim_to_map(registration.claim)),
+                        RegistrationItem.protected_recorded_at.set(now),
+                    ],
+                    condition=RegistrationItem.registration_id.exists()
+                    & RegistrationItem.protected_recorded_at.does_not_exist(),
+                )
+            return now
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+        with unavailable_on_outage():
+            try:
+                found = RegistrationItem.get(
+                    registration.registrant_id, registration.registration_id, consistent_read=True
+                )
+            except RegistrationItem.DoesNotExist:
+                return None
+        return found.protected_recorded_at or now
+
+    def put_event(self, event: Event) -> None:
+        """Events have stable ids and positions: a rewrite is the same item."""
+        with unavailable_on_outage():
+            event_item(event).save()
+
+    # -- the daily report (R-REG-2) ---------------------------------------------------
+
+    def outcomes_on(self, day: date) -> Iterator[AuditEntry]:
+        """The registration outcomes of a local day (accepted and refused)."""
+        with unavailable_on_outage():
+            for item in AuditItem.by_day.query(day.isoformat()):
+                yield audit_from_item(item)
