@@ -19,6 +19,10 @@ from tests.support import body
 VISIT = "2026-11-27T09:30:00+08:00"
 ME = "/v1/staff/me"
 
+# who reads the visitor log, and who reviews the day's forms and report
+FLOOR_READERS = frozenset(Role) - {Role.CONSULTANT}
+REVIEWERS = frozenset(Role) - {Role.CONSULTANT, Role.FRONT_DESK}
+
 # Every staff route and the roles that may call it. The matrix test walks it
 # whole; a new staff route is added here with its roles.
 ROUTES: list[tuple[str, str, frozenset[Role]]] = [
@@ -26,6 +30,24 @@ ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("POST", "/v1/consultant-registrations", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/late-approvals", frozenset({Role.SALES_MANAGER})),
     ("POST", "/v1/customer-lookups", frozenset(Role) - {Role.CONSULTANT}),
+    ("POST", "/v1/visits", frozenset({Role.FRONT_DESK})),
+    ("GET", "/v1/visits", FLOOR_READERS),
+    ("GET", "/v1/visits/vi_x", frozenset(Role)),
+    ("POST", "/v1/visits/vi_x/departure", frozenset({Role.FRONT_DESK})),
+    ("POST", "/v1/visits/vi_x/decisions", frozenset({Role.CHANNEL_ASSISTANT})),
+    ("POST", "/v1/visits/vi_x/sign-ins", frozenset({Role.CHANNEL_ASSISTANT, Role.CONSULTANT})),
+    ("POST", "/v1/visits/vi_x/assignment", frozenset({Role.FRONT_DESK})),
+    ("POST", "/v1/visits/vi_x/form", frozenset({Role.CONSULTANT})),
+    ("POST", "/v1/visits/vi_x/exemption", frozenset({Role.SITE_MANAGER})),
+    ("POST", "/v1/visit-lookups", FLOOR_READERS),
+    ("GET", "/v1/forms", REVIEWERS),
+    ("PUT", "/v1/rosters/2026-11-28", frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})),
+    (
+        "GET",
+        "/v1/rosters/2026-11-28",
+        frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER, Role.FRONT_DESK, Role.CHANNEL_ASSISTANT}),
+    ),
+    ("GET", "/v1/reports/daily?date=2026-11-27", REVIEWERS),
 ]
 
 
