@@ -1,8 +1,9 @@
 """`make run`: the embedded DynamoDB, the tables, a demo project, and the API.
 
 Starts moto's server on 127.0.0.1 (a free port), creates the tables, seeds two
-channels, one distribution agency and one e-commerce unit, writes their ids and
-secrets to .local/demo.json, and serves the API with `chalice local` on
+channels, one distribution agency and one e-commerce unit, one staff member
+per role (two consultants, on today's duty roster) and two certified brokers,
+writes their ids, secrets and tokens to .local/demo.json, and serves the API with `chalice local` on
 127.0.0.1:8000. Ctrl-C stops everything it started.
 """
 
@@ -36,6 +37,7 @@ BROKERS = [
 STAFF = [
     ("front_desk", "前台 刘"),
     ("consultant", "置业顾问 张"),
+    ("consultant", "置业顾问 李"),
     ("channel_assistant", "渠道助理 王"),
     ("sales_admin", "销管 赵"),
     ("sales_manager", "销售经理 陈"),
@@ -65,6 +67,7 @@ def seed(base_url: str) -> dict[str, object]:
     from chalicelib.rules.claims import Source
     from chalicelib.rules.staff import Role
     from chalicelib.services.brokers import certify
+    from chalicelib.services.container import rotation
     from chalicelib.services.registrants import create_registrant
     from chalicelib.services.staff import create_staff, issue_token
     from chalicelib.settings import settings
@@ -88,10 +91,17 @@ def seed(base_url: str) -> dict[str, object]:
         for name, phone, card in BROKERS
     ]
     people = []
+    members = []
     for role, name in STAFF:
         person = create_staff(store(), name, Role(role), now)
         token = issue_token(store(), person.staff_id, now)
+        members.append(person)
         people.append({"id": person.staff_id, "name": name, "role": role, "token": token.token})
+    # today's duty roster (R-FLOOR-3): the demo consultants, in turn
+    manager = next(m for m in members if m.role is Role.SALES_MANAGER)
+    on_duty = [m.staff_id for m in members if m.role is Role.CONSULTANT]
+    today = now.astimezone(settings().policy.zone).date().isoformat()
+    rotation().set_roster(manager, today, json.dumps({"consultants": on_duty}).encode(), now)
     return {
         "base_url": base_url,
         "registrants": [

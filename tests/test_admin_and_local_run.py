@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
@@ -100,8 +102,9 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
             )
             statuses.append(out.stdout.splitlines()[0])
         assert statuses == ["201", "409"]
-        roles = sorted(p["role"] for p in demo["staff"])
-        assert roles == sorted(r.value for r in Role)
+        roles = [p["role"] for p in demo["staff"]]
+        assert sorted(set(roles)) == sorted(r.value for r in Role)
+        assert roles.count("consultant") == 2
         assert len(demo["brokers"]) == 2
         for member in demo["staff"]:
             request = urllib.request.Request(
@@ -110,6 +113,16 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
             )
             with urllib.request.urlopen(request, timeout=5) as answer:
                 assert json.loads(answer.read())["role"] == member["role"]
+        # both demo consultants are on today's duty roster (R-FLOOR-3)
+        desk = next(p for p in demo["staff"] if p["role"] == "front_desk")
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+        request = urllib.request.Request(
+            f"{demo['base_url']}/v1/rosters/{today}",
+            headers={"Authorization": f"Bearer {desk['token']}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            queue = [p["id"] for p in json.loads(answer.read())["queue"]]
+        assert queue == [p["id"] for p in demo["staff"] if p["role"] == "consultant"]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)

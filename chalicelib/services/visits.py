@@ -209,6 +209,13 @@ class Visits:
         if visit.signed_in_at is not None:
             raise already_recorded("R-FLOOR-4", "The visit is already signed in.")
         keys = [self._key(p) for p in phones]
+        if visit.decision is not None and visit.customer_key not in keys:
+            # the decision is about that customer: they cannot leave the visit
+            raise Failed(
+                invalid(
+                    FieldError("households", "must include the customer the visit was decided for")
+                )
+            )
         here = keys.index(visit.customer_key) if visit.customer_key in keys else 0
         signed: list[Visit] = []
         # the others first: derived ids, so a retry rewrites the same visits

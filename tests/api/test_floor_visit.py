@@ -203,3 +203,17 @@ def test_an_unknown_visit_is_404(api, floor):
     r = floor.desk.post("/v1/visits/vi_nope/departure", {})
     assert r.status_code == 404
     assert payload(r)["error"]["code"] == "NOT_FOUND"
+
+
+def test_a_decided_customer_cannot_be_signed_off_their_visit(api, floor):
+    """R-FLOOR-2/4: the 判客 decision is about the visit's customer; a sign-in
+    that leaves them out would move the decision onto someone else."""
+    channel, registration_id = channel_registration(api)
+    visit = floor.arrive(phone=PHONE, accompanied_by=channel.registrant_id)
+    floor.decide(visit["id"], registration_id)
+    r = floor.assistant.post(
+        f"/v1/visits/{visit['id']}/sign-ins",
+        {"households": [{"name": "李女士", "phone": "13987654321"}]},
+    )
+    assert r.status_code == 400
+    assert payload(r)["error"]["fields"][0]["field"] == "households"
