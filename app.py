@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice.app import Chalice, Request, Response
+from chalice.app import (
+    Chalice,
+    CloudWatchEvent,
+    Cron,
+    DynamoDBEvent,
+    Rate,
+    Request,
+    Response,
+)
 
 from chalicelib.http import answer_response, answers, json_response, normalize_chalice_error
 from chalicelib.observability import http_middleware
+from chalicelib.rules.policy import Policy
+from chalicelib.rules.reclaim import utc_cron
 from chalicelib.rules.staff import (
     EVERYONE,
     FLOOR_READERS,
@@ -17,14 +28,18 @@ from chalicelib.rules.staff import (
     Role,
     Staff,
 )
-from chalicelib.services import approvals, lookup, staff
+from chalicelib.services import approvals, lookup, staff, stream
 from chalicelib.services.container import (
     daily_report,
+    deals,
     lookups,
     ownership,
+    pool,
     reads,
+    reclaim,
     registrations,
     rotation,
+    sweep,
     visits,
 )
 from chalicelib.services.daily_report import as_csv
@@ -219,7 +234,7 @@ def decide_owner(visit_id: str) -> Response:
 def sign_in(visit_id: str) -> Response:
     """R-FLOOR-4: one customer per household."""
     caller, request = staff_body(frozenset({Role.CHANNEL_ASSISTANT, Role.CONSULTANT}))
-    return json_response(visits().sign_in(caller, visit_id, request.body, now()), 201)
+    return created_or_ok(*visits().sign_in(caller, visit_id, request.body, now()))
 
 
 @app.route("/v1/visits/{visit_id}/assignment", methods=["POST"], content_types=ANY_TYPE)
@@ -292,3 +307,62 @@ def daily_channel_report() -> Response:
             "Content-Disposition": f'attachment; filename="channel-report-{report["date"]}.csv"',
         },
     )
+
+
+# -- time-driven work (R-PROT-2, R-REG-3, R-RECLAIM-1) ---------------------------
+
+
+@app.route("/v1/pool", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def reclaim_pool() -> Response:
+    """R-RECLAIM-1: the customers reclaimed from their consultants."""
+    staff_member(frozenset({Role.SALES_MANAGER}))
+    return json_response(pool().view(now()), 200)
+
+
+@app.route("/v1/pool/assignments", methods=["POST"], content_types=ANY_TYPE)
+@answers
+def assign_from_pool() -> Response:
+    manager, request = staff_body(frozenset({Role.SALES_MANAGER}))
+    return json_response(pool().assign(manager, request.body, now()), 200)
+
+
+@app.route("/v1/deals", methods=["POST"], content_types=ANY_TYPE)
+@answers
+def record_deal() -> Response:
+    """成交: credited to the consultant and the recommender of that instant."""
+    caller, request = staff_body(frozenset({Role.SALES_MANAGER, Role.CONSULTANT}))
+    return json_response(deals().record(caller, request.body, now()), 201)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="expiry_sweep")
+def expiry_sweep(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly: ending-soon, ended and lapsed notices for the feeds."""
+    return sweep().run(now())
+
+
+# EventBridge runs cron in UTC: 02:00 on the 1st in Asia/Shanghai is 18:00 UTC
+# on the last day of the month before. From the policy defaults: a project
+# that moves the reclaim time redeploys (the expression is fixed at deploy).
+RECLAIM_MINUTES, RECLAIM_HOURS, RECLAIM_DAY = utc_cron(Policy())
+
+
+@app.schedule(
+    Cron(RECLAIM_MINUTES, RECLAIM_HOURS, RECLAIM_DAY, "*", "?", "*"), name="monthly_reclaim"
+)
+def monthly_reclaim(event: CloudWatchEvent) -> dict[str, int]:
+    """R-RECLAIM-1: stale customers into the pool; a missed month is caught up."""
+    return reclaim().run(now())
+
+
+# the stream of the idempotency table (TTL deletions); the deployment wires the
+# real ARN (issue 7), local and test stages never receive stream events
+IDEMPOTENCY_STREAM = os.environ.get(
+    "IDEMPOTENCY_STREAM_ARN",
+    "arn:aws-cn:dynamodb:cn-north-1:000000000000:table/sales-office-idempotency/stream/unset",
+)
+
+
+@app.on_dynamodb_record(stream_arn=IDEMPOTENCY_STREAM, name="idempotency_stream")
+def idempotency_stream(event: DynamoDBEvent) -> dict[str, int]:
+    return stream.handle(store(), (record.to_dict() for record in event), now())

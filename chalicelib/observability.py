@@ -52,16 +52,16 @@ def tracer() -> Any:
     return Tracer(service="sales-office")
 
 
-def count(name: str, **dimensions: str) -> None:
+def count(name: str, value: int = 1, **dimensions: str) -> None:
     """One metric data point, with its own dimensions (e.g. the refusing rule).
 
     ``single_metric`` prints even when metrics are disabled, so check first.
     """
     if is_metrics_disabled():
         return
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as m:
-        for key, value in dimensions.items():
-            m.add_dimension(name=key, value=value)
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as m:
+        for key, dimension in dimensions.items():
+            m.add_dimension(name=key, value=dimension)
 
 
 def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:

@@ -89,11 +89,51 @@ class LateApproval:
 
 
 @dataclass(frozen=True)
+class Tenure:
+    """A consultant's ownership of a customer (R-RECLAIM-1): from a walk-in,
+    from receiving them on the floor, or from the reclaim pool; until reclaimed."""
+
+    consultant_id: str
+    since: datetime
+    how: str  # walk_in | floor | pool
+    until: datetime | None = None
+
+    def covers(self, at: datetime) -> bool:
+        return self.since <= at and (self.until is None or at < self.until)
+
+
+@dataclass(frozen=True)
+class Deal:
+    """成交: credited to the consultant who owned the customer at that instant
+    and to the recommender whose protection was live then, if any."""
+
+    at: datetime
+    recorded_by: str
+    consultant_id: str | None
+    registration_id: str | None
+    registrant_id: str | None
+
+
+@dataclass(frozen=True)
 class Customer:
     claims: tuple[Claim, ...] = ()
     approvals: tuple[LateApproval, ...] = ()
     version: int | None = None  # None: not yet stored
     phone: str | None = None  # normalized; known once stored
+    tenures: tuple[Tenure, ...] = ()
+    last_visit_at: datetime | None = None
+    deal: Deal | None = None
+    pooled_at: datetime | None = None  # in the reclaim pool since
+    # the sweep has recorded every notice due up to this instant
+    swept_until: datetime | None = None
+    # when the jobs next have something to do (set by rules.schedule)
+    sweep_due: datetime | None = None
+    reclaim_due: datetime | None = None
+
+    def consultant_at(self, at: datetime) -> str | None:
+        """The consultant who owned the customer at ``at``, if any."""
+        held = [t for t in self.tenures if t.covers(at)]
+        return held[-1].consultant_id if held else None
 
     def live_claim(self, now: datetime) -> Claim | None:
         return next((c for c in self.claims if c.is_live(now)), None)

@@ -89,6 +89,7 @@ class Visit:
     form: Form | None = None
     exemption: Exemption | None = None
     request_hash: str | None = None  # of the arrival request, for retries
+    logged_at: datetime | None = None  # when the front desk logged it (None: at arrival)
     version: int | None = None  # None: not yet stored
 
     @property
@@ -123,6 +124,9 @@ def check_distribution_visit(claim: Claim, visit: Visit) -> Refusal | None:
         )
     if visit.arrived_at >= window.ends_at:
         return visit_not_recognized("The visit came after the registration's window closed.")
+    # an arrival logged after the window closed and dated back into it proves nothing
+    if (visit.logged_at or visit.arrived_at) >= window.ends_at:
+        return visit_not_recognized("The visit was logged after the registration's window closed.")
     return None
 
 
@@ -138,7 +142,7 @@ def confirmed(claim: Claim, visit: Visit, policy: Policy) -> Claim:
 
 
 def claim_for_decision(
-    customer: Customer, registration_id: str, visit: Visit, now: datetime
+    customer: Customer, registration_id: str, visit: Visit, now: datetime, zone: ZoneInfo
 ) -> Claim | Refusal:
     """The claim a 判客 decision may name: this customer's, by a recommender
     the channel assistant decides for, live now (or, for a distribution hold,
@@ -152,16 +156,26 @@ def claim_for_decision(
             "registration_id",
         )
     if claim.source is Source.DISTRIBUTION and claim.protection is None:
-        refusal = check_distribution_visit(claim, visit)
-        if refusal is not None:
-            return refusal
-        rival = customer.live_claim(now)
-        if rival is not None and rival.registration_id != claim.registration_id:
-            return _not_live()
-        return claim
+        return _confirmable(customer, claim, visit, now, zone)
     if claim.confirmed_visit_id == visit.visit_id or claim.is_live(now):
         return claim
     return _not_live()
+
+
+def _confirmable(
+    customer: Customer, claim: Claim, visit: Visit, now: datetime, zone: ZoneInfo
+) -> Claim | Refusal:
+    """R-REG-3: the visit confirms the hold, decided on the visit's own day,
+    unless another recommender holds the customer by now."""
+    refusal = check_distribution_visit(claim, visit)
+    if refusal is None and now >= form_due_at(visit, zone):
+        refusal = visit_not_recognized("判客 must come on the visit's own day to confirm it.")
+    if refusal is not None:
+        return refusal
+    rival = customer.live_claim(now)
+    if rival is not None and rival.registration_id != claim.registration_id:
+        return _not_live()
+    return claim
 
 
 def _not_live() -> Refusal:

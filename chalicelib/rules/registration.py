@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from .claims import Claim, Customer, Period, Source
 from .localtime import add_local_days, at_local_time, local_date
 from .policy import Policy
+from .reclaim import visited
 from .refusals import Refusal, duplicate_live_claim, recommendation_limit
 
 
@@ -53,6 +54,17 @@ def decide(
     days = protection_days(rec.source, ordinal, policy)
     protection = Period(now, add_local_days(now, days, policy.zone))
     return _claim(rec, now, ordinal, protection=protection, window=None)
+
+
+def registered(customer: Customer, claim: Claim, visit_at: datetime | None) -> Customer:
+    """The customer with an accepted claim. A registration made at a visit
+    (a channel's, a broker's, a walk-in's) is a visit (R-RECLAIM-1), and a
+    walk-in becomes the registering consultant's."""
+    with_claim = customer.with_claim(claim)
+    if visit_at is None or claim.source is Source.DISTRIBUTION:
+        return with_claim
+    consultant = claim.registrant_id if claim.source is Source.CONSULTANT else None
+    return visited(with_claim, visit_at, consultant, how="walk_in")
 
 
 def protection_days(source: Source, ordinal: int | None, policy: Policy) -> int:

@@ -22,6 +22,7 @@ from chalicelib.rules.staff import Staff
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 
+from .customers import Customers
 from .ids import new_id
 from .intake import mobile, validated
 from .registrations import customer_subject
@@ -57,8 +58,11 @@ def approve_late_entry(
     customer = store.get_customer(key) or Customer()
     for _ in range(MAX_ATTEMPTS):
         try:
-            store.commit_customer(
-                key, phone, replace(customer, approvals=(*customer.approvals, approval)), now
+            Customers(store, policy).commit(
+                key,
+                phone,
+                replace(customer, approvals=(*customer.approvals, approval)),
+                now,
             )
             break
         except VersionConflict as conflict:

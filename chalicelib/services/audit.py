@@ -24,11 +24,14 @@ def record(
     code: str | None = None,
     registration_id: str | None = None,
     detail: str | None = None,
+    entry_id: str | None = None,
 ) -> None:
+    """Append an entry. With ``entry_id`` (derived from what it records, and
+    ``now`` the time of that) a retry writes the same entry once."""
     store.append_audit(
         AuditEntry(
             subject=subject,
-            entry_id=new_id("au", now),
+            entry_id=entry_id or new_id("au", now),
             at=now,
             action=action,
             actor=actor,
@@ -37,5 +40,6 @@ def record(
             code=code,
             registration_id=registration_id,
             detail=detail,
-        )
+        ),
+        once=entry_id is not None,
     )

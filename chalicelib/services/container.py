@@ -8,8 +8,11 @@ from chalicelib.settings import settings
 from chalicelib.store import store
 
 from .daily_report import DailyReport
+from .deals import Deals
+from .jobs import Reclaim, Sweep
 from .lookup import Lookups
 from .ownership import Ownership
+from .pool import Pool
 from .ratelimit import RateLimiter
 from .reads import Reads
 from .registrations import Registrations
@@ -53,8 +56,40 @@ def daily_report() -> DailyReport:
     return DailyReport(store(), settings())
 
 
+@cache
+def sweep() -> Sweep:
+    return Sweep(store(), settings())
+
+
+@cache
+def reclaim() -> Reclaim:
+    return Reclaim(store(), settings())
+
+
+@cache
+def pool() -> Pool:
+    return Pool(store(), settings())
+
+
+@cache
+def deals() -> Deals:
+    return Deals(store(), settings())
+
+
 def reset() -> None:
     """Forget everything built from the settings (tests change them)."""
-    built_here = (registrations, reads, lookups, visits, ownership, rotation, daily_report)
+    built_here = (
+        registrations,
+        reads,
+        lookups,
+        visits,
+        ownership,
+        rotation,
+        daily_report,
+        sweep,
+        reclaim,
+        pool,
+        deals,
+    )
     for built in (*built_here, store, settings):
         built.cache_clear()

@@ -22,6 +22,7 @@ from chalicelib.settings import Settings
 from chalicelib.store import Store
 
 from .views import local_iso
+from .visits import parse_day
 
 FORMATS = ("json", "csv")
 COUNTED = (
@@ -127,14 +128,9 @@ class DailyReport:
         if fmt not in FORMATS:
             raise Failed(invalid(FieldError("format", "json or csv")))
         raw = query.get("date")
-        try:
-            if raw is None or len(raw) != 10:
-                raise ValueError
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise Failed(
-                invalid(FieldError("date", "required: a local date, YYYY-MM-DD"))
-            ) from None
+        if raw is None:
+            raise Failed(invalid(FieldError("date", "required: a local date, YYYY-MM-DD")))
+        return parse_day(raw, "date")
 
 
 def as_csv(report: dict[str, Any]) -> str:
@@ -148,8 +144,15 @@ def as_csv(report: dict[str, Any]) -> str:
             **row,
             "date": report["date"],
             "refusals": "; ".join(
-                f"{r['rule'] or '-'} {r['code']} ×{r['count']}" for r in row["refusals"]
+                f"{r['code']} ({r['rule'] or 'no rule'}) ×{r['count']}" for r in row["refusals"]
             ),
         }
-        writer.writerow([cells[key] if cells[key] is not None else "" for key, _ in CSV_COLUMNS])
+        writer.writerow([_cell(cells[key]) for key, _ in CSV_COLUMNS])
     return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    """Text Excel shows as text: a leading =, +, - or @ would start a formula
+    (a registrant's name is chosen by outsiders)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text

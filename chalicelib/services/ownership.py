@@ -10,8 +10,10 @@ A retry of the same decision finishes whatever a died request left undone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +30,7 @@ from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 
 from . import audit
+from .customers import Customers
 from .ids import derived_id, new_id
 from .intake import validated
 from .registrations import customer_subject
@@ -59,6 +62,8 @@ class Ownership:
         self._store = store
         self._policy = settings.policy
         self._zone = settings.policy.zone
+        self._settle = timedelta(seconds=settings.event_settle_seconds)
+        self._customers = Customers(store, settings.policy)
 
     def decide(
         self, assistant: Staff, visit_id: str, raw: bytes, now: datetime
@@ -72,42 +77,42 @@ class Ownership:
         key = visit.customer_key
         if key is None:
             raise customer_unknown()
-        current = visit.decision
-        repeated = (
-            current is not None
-            and current.registration_id == ask.registration_id
-            and current.replaces == ask.replaces
-        )
-        if not repeated and (current.decision_id if current else None) != ask.replaces:
+        if not _repeats(visit, ask.registration_id, ask.replaces) and _in_force(visit) != (
+            ask.replaces
+        ):
             raise superseded()
         claim = self._confirm(assistant, visit, key, ask.registration_id, now)
-        if not repeated:
-            decision = Decision(
-                decision_id=new_id("dc", now),
-                registration_id=claim.registration_id,
-                registrant_id=claim.registrant_id,
-                source=claim.source,
-                decided_by=assistant.staff_id,
-                decided_at=now,
-                replaces=ask.replaces,
-                reason=ask.reason,
-            )
-            visit = self._record(visit_id, decision, ask.replaces, now)
+        decision = Decision(
+            decision_id=new_id("dc", now),
+            registration_id=claim.registration_id,
+            registrant_id=claim.registrant_id,
+            source=claim.source,
+            decided_by=assistant.staff_id,
+            decided_at=now,
+            replaces=ask.replaces,
+            reason=ask.reason,
+        )
+        with _decided_if_unavailable():  # the customer may hold the decision already
+            visit, created = self._record(visit_id, key, decision, now)
+            in_force = visit.decision
+            assert in_force is not None
             audit.record(
                 self._store,
                 customer_subject(key),
                 "ownership.decided",
-                now,
-                assistant.staff_id,
+                in_force.decided_at,
+                in_force.decided_by,
                 rule="R-FLOOR-2",
-                registration_id=claim.registration_id,
-                detail=f"visit {visit_id}; decision {decision.decision_id}"
-                + (f"; replaces {ask.replaces}" if ask.replaces else ""),
+                registration_id=in_force.registration_id,
+                detail=f"visit {visit_id}; decision {in_force.decision_id}"
+                + (f"; replaces {in_force.replaces}" if in_force.replaces else ""),
+                entry_id=derived_id("au", in_force.decision_id, "decided"),
             )
-            count("OwnershipDecided", source=claim.source.value)
-        if claim.confirmed_visit_id == visit_id:
-            self._publish(claim, now)
-        return visit_view(visit, now, self._zone), not repeated
+            if created:
+                count("OwnershipDecided", source=claim.source.value)
+            if claim.confirmed_visit_id == visit_id:
+                self._publish(claim, now)
+        return visit_view(visit, now, self._zone), created
 
     def _confirm(
         self, assistant: Staff, visit: Visit, key: str, registration_id: str, now: datetime
@@ -117,7 +122,7 @@ class Ownership:
         write on the customer."""
         customer = self._store.get_customer(key) or Customer()
         for _ in range(MAX_ATTEMPTS):
-            outcome = claim_for_decision(customer, registration_id, visit, now)
+            outcome = claim_for_decision(customer, registration_id, visit, now, self._zone)
             if isinstance(outcome, Refusal):
                 raise self._refused(outcome, assistant, visit, registration_id, now)
             if outcome.source is not Source.DISTRIBUTION or outcome.protection is not None:
@@ -128,9 +133,7 @@ class Ownership:
             )
             try:
                 assert customer.phone is not None  # it has this claim, so it is stored
-                self._store.commit_customer(
-                    key, customer.phone, replace(customer, claims=claims), now
-                )
+                self._customers.commit(key, customer.phone, replace(customer, claims=claims), now)
             except VersionConflict as conflict:
                 customer = conflict.current or self._store.get_customer(key) or Customer()
                 continue
@@ -162,32 +165,63 @@ class Ownership:
         return Failed(from_refusal(refusal))
 
     def _record(
-        self, visit_id: str, decision: Decision, replaces: str | None, now: datetime
-    ) -> Visit:
-        def append(visit: Visit) -> Visit:
-            current = visit.decision
-            if (current.decision_id if current else None) != replaces:
-                raise superseded()  # another assistant decided meanwhile
+        self, visit_id: str, key: str, decision: Decision, now: datetime
+    ) -> tuple[Visit, bool]:
+        def append(visit: Visit) -> Visit | None:
+            if visit.customer_key != key:
+                raise superseded()  # the visit's customer changed meanwhile (a sign-in)
+            if _repeats(visit, decision.registration_id, decision.replaces):
+                return None  # the same decision, by a retry or a second assistant
+            if _in_force(visit) != decision.replaces:
+                raise superseded()  # another decision was recorded meanwhile
             return visit.with_decision(decision)
 
-        return change_visit(self._store, visit_id, append, now)[0]
+        return change_visit(self._store, visit_id, append, now)
 
     def _publish(self, claim: Claim, now: datetime) -> None:
         """The registrant's record shows the protection, and its feed gets
         ``registration.protected`` once, at one position."""
-        record = self._store.get_registration(claim.registrant_id, claim.registration_id)
-        if record is None or claim.protection is None:
-            return  # its request died; the retry that writes it copies the claim
-        recorded_at = self._store.record_protection(replace(record, claim=claim), now)
-        if recorded_at is None:
-            return
-        self._store.put_event(
-            Event(
+        protection = claim.protection
+        assert protection is not None
+
+        def event_at(recorded_at: datetime) -> Event:
+            return Event(
                 event_id=derived_id("ev", claim.registration_id, "registration.protected"),
                 type="registration.protected",
                 registrant_id=claim.registrant_id,
                 registration_id=claim.registration_id,
-                occurred_at=claim.protection.starts_at,
+                occurred_at=protection.starts_at,
                 recorded_at=recorded_at,
             )
-        )
+
+        self._store.publish(claim, "registration.protected", event_at, now, self._settle)
+
+
+def _in_force(visit: Visit) -> str | None:
+    return visit.decision.decision_id if visit.decision else None
+
+
+def _repeats(visit: Visit, registration_id: str, replaces: str | None) -> bool:
+    current = visit.decision
+    return (
+        current is not None
+        and current.registration_id == registration_id
+        and current.replaces == replaces
+    )
+
+
+@contextmanager
+def _decided_if_unavailable() -> Iterator[None]:
+    """After the customer write the decision stands: a store failure then
+    must say so, and how to finish it."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        raise Failed(
+            Problem(
+                "UNAVAILABLE",
+                "The decision was taken but not all of its records were saved. "
+                "Send the same decision again to finish it.",
+                retry_after=5,
+            )
+        ) from exc

@@ -37,12 +37,13 @@ from chalicelib.rules.records import (
     StoredAnswer,
 )
 from chalicelib.rules.refusals import Refusal
-from chalicelib.rules.registration import Recommendation, decide
+from chalicelib.rules.registration import Recommendation, decide, registered
 from chalicelib.rules.staff import Staff
 from chalicelib.settings import Settings
 from chalicelib.signing import verify
 from chalicelib.store import Store, VersionConflict
 
+from .customers import Customers
 from .ids import derived_id, new_id
 from .intake import (
     MAX_BODY_BYTES,
@@ -131,7 +132,8 @@ class _Attempt:
             registration_id=registration_id,
             detail=detail,
             day=day.isoformat() if day else None,
-            claimant=self.registrant_id if day else None,
+            # the daily channel report is about recommenders, not walk-ins
+            claimant=self.registrant_id if day and self.source is not Source.CONSULTANT else None,
         )
 
     def answer(self, code: str | None, text: str, at: datetime) -> StoredAnswer:
@@ -146,6 +148,7 @@ class Registrations:
         self._settings = settings
         self._policy = settings.policy
         self._limiter = limiter
+        self._customers = Customers(store, settings.policy)
 
     # -- the webhook ---------------------------------------------------------
 
@@ -205,7 +208,7 @@ class Registrations:
         check_json(req)
         if not req.registrant_id or not req.signature:
             raise Failed(unauthenticated())
-        if req.idempotency_key is None or not _valid_idempotency_key(req.idempotency_key):
+        if req.idempotency_key is None or not valid_idempotency_key(req.idempotency_key):
             self.authenticate(req, now)
         key = _required_key(req.idempotency_key)
         peeked = peek_phone(req.body)
@@ -258,8 +261,11 @@ class Registrations:
             if isinstance(outcome, Refusal):
                 return self._refuse(outcome, attempt, now)
             try:
-                self._store.commit_customer(
-                    attempt.customer_key, attempt.body.phone, customer.with_claim(outcome), now
+                self._customers.commit(
+                    attempt.customer_key,
+                    attempt.body.phone,
+                    registered(customer, outcome, attempt.body.visit_at),
+                    now,
                 )
             except VersionConflict as conflict:
                 customer = conflict.current or self._current(attempt.customer_key)
@@ -422,7 +428,7 @@ def check_json(req: WebhookRequest) -> None:
 
 
 def _required_key(key: str | None) -> str:
-    if key is None or not _valid_idempotency_key(key):
+    if key is None or not valid_idempotency_key(key):
         raise Failed(
             validation_error(
                 FieldError("Idempotency-Key", "required: 1 to 255 printable ASCII characters")
@@ -431,7 +437,7 @@ def _required_key(key: str | None) -> str:
     return key
 
 
-def _valid_idempotency_key(key: str | None) -> bool:
+def valid_idempotency_key(key: str | None) -> bool:
     return key is not None and 1 <= len(key) <= 255 and all(" " <= ch <= "~" for ch in key)
 
 

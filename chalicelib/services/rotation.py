@@ -26,9 +26,11 @@ from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
 
 from . import audit
+from .customers import Customers
+from .ids import derived_id
 from .intake import validated
 from .views import local_iso
-from .visits import Id, Reason, change_visit, visit_or_404
+from .visits import Id, Reason, change_visit, parse_day, record_visit, visit_or_404
 
 MAX_ATTEMPTS = 5
 
@@ -53,6 +55,7 @@ class Rotation:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store = store
         self._zone = settings.policy.zone
+        self._customers = Customers(store, settings.policy)
 
     def set_roster(
         self, manager: Staff, day_text: str, raw: bytes, now: datetime
@@ -112,20 +115,19 @@ class Rotation:
                 return None
             return replace(current, consultant_id=assignment.consultant_id)
 
-        change_visit(self._store, visit_id, record, now)
-        if created:
-            skipped = "; ".join(
-                f"skipped {s.consultant_id}: {s.reason}" for s in assignment.skipped
-            )
-            audit.record(
-                self._store,
-                f"visit:{visit_id}",
-                "visit.assigned",
-                now,
-                desk.staff_id,
-                rule="R-FLOOR-3",
-                detail=f"to {assignment.consultant_id}" + (f"; {skipped}" if skipped else ""),
-            )
+        visit, _ = change_visit(self._store, visit_id, record, now)
+        record_visit(self._customers, visit, None, now)
+        skipped = "; ".join(f"skipped {s.consultant_id}: {s.reason}" for s in assignment.skipped)
+        audit.record(  # once, by whichever request (or retry) took the turn
+            self._store,
+            f"visit:{visit_id}",
+            "visit.assigned",
+            assignment.at,
+            assignment.by,
+            rule="R-FLOOR-3",
+            detail=f"to {assignment.consultant_id}" + (f"; {skipped}" if skipped else ""),
+            entry_id=derived_id("au", visit_id, "assigned"),
+        )
         return self._assignment_view(assignment, consultants), created
 
     def _take_turn(
@@ -161,12 +163,7 @@ class Rotation:
         return {s.staff_id: s for s in self._store.list_staff() if s.role is Role.CONSULTANT}
 
     def _day(self, text: str) -> date:
-        try:
-            if len(text) != 10:
-                raise ValueError
-            return date.fromisoformat(text)
-        except ValueError:
-            raise Failed(invalid(FieldError("date", "a local date, YYYY-MM-DD"))) from None
+        return parse_day(text, "date")
 
     def _view(self, roster: Roster, consultants: dict[str, Staff]) -> dict[str, Any]:
         active = [c for c in roster.queue if c in consultants and consultants[c].enabled]

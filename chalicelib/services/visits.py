@@ -8,6 +8,7 @@ viewing confirmation form, or the site manager signs an exemption.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -20,13 +21,16 @@ from chalicelib.errors import validation_error as invalid
 from chalicelib.rules.floor import Exemption, ExemptionKind, Form, FormState, Visit, form_state
 from chalicelib.rules.localtime import local_date
 from chalicelib.rules.phone import customer_key, mask_phone
+from chalicelib.rules.reclaim import visited
 from chalicelib.rules.staff import Role, Staff
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
 
 from . import audit
+from .customers import Customers
 from .ids import derived_id, new_id
 from .intake import Name, Note, PhoneText, VisitAt, mobile, validated
+from .registrations import valid_idempotency_key
 from .views import visit_view
 
 MAX_ATTEMPTS = 5
@@ -98,6 +102,7 @@ class Visits:
         self._settings = settings
         self._policy = settings.policy
         self._zone = settings.policy.zone
+        self._customers = Customers(store, settings.policy)
 
     # -- the front desk (R-FLOOR-2) -----------------------------------------------
 
@@ -114,6 +119,10 @@ class Visits:
             self._check_consultant(ask.led_in_by, "led_in_by")
         if ask.accompanied_by is not None:
             self._check_recommender(ask.accompanied_by)
+        if idempotency_key is not None and not valid_idempotency_key(idempotency_key):
+            raise Failed(
+                invalid(FieldError("Idempotency-Key", "1 to 255 printable ASCII characters"))
+            )
         request_hash = hashlib.sha256(raw).hexdigest()
         visit_id = (
             derived_id("vi", desk.staff_id, idempotency_key)
@@ -137,6 +146,7 @@ class Visits:
             customer_key=self._key(phone) if phone else None,
             phone_masked=mask_phone(phone) if phone else None,
             request_hash=request_hash,
+            logged_at=now,
         )
         try:
             saved = self._store.save_visit(visit, now)
@@ -197,63 +207,63 @@ class Visits:
 
     # -- sign-in (R-FLOOR-4) ------------------------------------------------------
 
-    def sign_in(self, caller: Staff, visit_id: str, raw: bytes, now: datetime) -> dict[str, Any]:
-        """Each household of the group becomes its own customer on its own
-        visit: the one whose phone the visit already has (else the first)
-        stays on this visit, the others get new visits of the same group."""
+    def sign_in(
+        self, caller: Staff, visit_id: str, raw: bytes, now: datetime
+    ) -> tuple[dict[str, Any], bool]:
+        """(the signed-in visits, created). Each household of the group becomes
+        its own customer on its own visit: the one whose phone the visit
+        already has (else the first) stays on this visit, the others get new
+        visits of the same group, received by the same consultant. Sending the
+        same sign-in again answers the same visits."""
         households = validated(_SignIn, raw).households
         phones = [mobile(h.phone, f"households.{i}.phone") for i, h in enumerate(households)]
         if len(set(phones)) != len(phones):
             raise Failed(invalid(FieldError("households", "one phone per household")))
-        visit = self._visit(visit_id)
-        if visit.signed_in_at is not None:
-            raise already_recorded("R-FLOOR-4", "The visit is already signed in.")
         keys = [self._key(p) for p in phones]
-        if visit.decision is not None and visit.customer_key not in keys:
-            # the decision is about that customer: they cannot leave the visit
-            raise Failed(
-                invalid(
-                    FieldError("households", "must include the customer the visit was decided for")
-                )
-            )
-        here = keys.index(visit.customer_key) if visit.customer_key in keys else 0
-        signed: list[Visit] = []
+        visit = self._visit(visit_id)
+        here = _stays(visit, keys)
+        if visit.signed_in_at is not None:
+            return self._signed_again(visit, keys, now), False
+        signed: list[tuple[Visit, str]] = []  # each visit with its household's phone
         # the others first: derived ids, so a retry rewrites the same visits
         for i, (household, phone, key) in enumerate(zip(households, phones, keys, strict=True)):
             if i == here:
                 continue
             other = replace(
                 visit,
-                visit_id=derived_id("vi", visit.visit_id, str(i)),
+                visit_id=_sibling_id(visit.visit_id, key),
                 party_size=1,
                 customer_key=key,
                 phone_masked=mask_phone(phone),
                 customer_name=household.name,
                 signed_in_at=now,
                 signed_in_by=caller.staff_id,
-                consultant_id=None,
                 decisions=(),
                 form=None,
                 exemption=None,
                 request_hash=None,
                 version=None,
             )
-            signed.append(self._store_new(other, now))
-        this = households[here]
+            signed.append((self._store_new(other, now), phone))
 
         def sign(current: Visit) -> Visit:
             if current.signed_in_at is not None:
-                raise already_recorded("R-FLOOR-4", "The visit is already signed in.")
+                raise already_recorded("R-FLOOR-4", "The visit was signed in meanwhile.")
+            if _stays(current, keys) != here:  # a decision named its customer meanwhile
+                raise already_recorded("R-FLOOR-4", "The visit changed meanwhile; read it again.")
             return replace(
                 current,
                 customer_key=keys[here],
                 phone_masked=mask_phone(phones[here]),
-                customer_name=this.name,
+                customer_name=households[here].name,
                 signed_in_at=now,
                 signed_in_by=caller.staff_id,
             )
 
-        signed.insert(0, self._change(visit_id, sign, now)[0])
+        signed.insert(0, (self._change(visit_id, sign, now)[0], phones[here]))
+        # each household's customer visited (R-RECLAIM-1 counts from the visit)
+        for one, phone in signed:
+            self._record_visit(one, phone, now)
         audit.record(
             self._store,
             f"visit:{visit_id}",
@@ -261,9 +271,20 @@ class Visits:
             now,
             caller.staff_id,
             rule="R-FLOOR-4",
-            detail=f"{len(signed)} household(s): {', '.join(v.visit_id for v in signed)}",
+            detail=f"{len(signed)} household(s): {', '.join(v.visit_id for v, _ in signed)}",
+            entry_id=derived_id("au", visit_id, "signed_in"),
         )
-        return {"data": [visit_view(v, now, self._zone) for v in signed]}
+        return {"data": [visit_view(v, now, self._zone) for v, _ in signed]}, True
+
+    def _signed_again(self, visit: Visit, keys: list[str], now: datetime) -> dict[str, Any]:
+        """A repeated sign-in (the reply was lost) answers the visits it made;
+        a different one is refused."""
+        others = [k for k in keys if k != visit.customer_key]
+        siblings = [self._store.get_visit(_sibling_id(visit.visit_id, k)) for k in others]
+        if visit.customer_key not in keys or any(v is None for v in siblings):
+            raise already_recorded("R-FLOOR-4", "The visit is already signed in.")
+        made = [visit, *(v for v in siblings if v is not None)]
+        return {"data": [visit_view(v, now, self._zone) for v in made]}
 
     # -- the viewing confirmation form (R-FLOOR-5) -----------------------------------
 
@@ -292,15 +313,16 @@ class Visits:
             return replace(visit, form=Form(consultant.staff_id, now, ask.note))
 
         visit, changed = self._change(visit_id, file, now)
-        if changed:  # a repeated request leaves no second entry
-            audit.record(
-                self._store,
-                f"visit:{visit_id}",
-                "form.filed",
-                now,
-                consultant.staff_id,
-                rule="R-FLOOR-5",
-            )
+        assert visit.form is not None
+        audit.record(  # once, by whichever request (or retry) filed it
+            self._store,
+            f"visit:{visit_id}",
+            "form.filed",
+            visit.form.filed_at,
+            visit.form.filed_by,
+            rule="R-FLOOR-5",
+            entry_id=derived_id("au", visit_id, "form.filed"),
+        )
         return visit_view(visit, now, self._zone), changed
 
     def sign_exemption(
@@ -320,30 +342,24 @@ class Visits:
             return replace(visit, exemption=Exemption(ask.kind, manager.staff_id, now, ask.note))
 
         visit, changed = self._change(visit_id, exempt, now)
-        if changed:
-            audit.record(
-                self._store,
-                f"visit:{visit_id}",
-                "form.exempted",
-                now,
-                manager.staff_id,
-                rule="R-FLOOR-5",
-                detail=ask.kind.value,
-            )
+        assert visit.exemption is not None
+        audit.record(  # once, by whichever request (or retry) signed it
+            self._store,
+            f"visit:{visit_id}",
+            "form.exempted",
+            visit.exemption.signed_at,
+            visit.exemption.signed_by,
+            rule="R-FLOOR-5",
+            detail=visit.exemption.kind.value,
+            entry_id=derived_id("au", visit_id, "form.exempted"),
+        )
         return visit_view(visit, now, self._zone), changed
 
     # -- helpers ------------------------------------------------------------------
 
     def day(self, query: dict[str, str], now: datetime) -> date:
         raw = query.get("date")
-        if raw is None:
-            return local_date(now, self._zone)
-        try:
-            if len(raw) != 10:
-                raise ValueError
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise Failed(invalid(FieldError("date", "a local date, YYYY-MM-DD"))) from None
+        return local_date(now, self._zone) if raw is None else parse_day(raw, "date")
 
     def _visit(self, visit_id: str) -> Visit:
         return visit_or_404(self._store, visit_id)
@@ -355,6 +371,9 @@ class Visits:
         race, read again and redo. ``None`` means nothing to change.
         Returns the visit and whether this call changed it."""
         return change_visit(self._store, visit_id, change, now)
+
+    def _record_visit(self, visit: Visit, phone: str | None, now: datetime) -> None:
+        record_visit(self._customers, visit, phone, now)
 
     def _store_new(self, visit: Visit, now: datetime) -> Visit:
         try:
@@ -390,6 +409,45 @@ class Visits:
 
     def _key(self, phone: str) -> str:
         return customer_key(phone, self._settings.phone_hmac_key)
+
+
+def record_visit(customers: Customers, visit: Visit, phone: str | None, now: datetime) -> None:
+    """The visit's customer visited at its arrival, received by its consultant
+    (the last visit and the consultant's ownership of R-RECLAIM-1)."""
+    if visit.customer_key is None:
+        return
+    arrived, consultant = visit.arrived_at, visit.consultant_id
+    customers.change(visit.customer_key, phone, lambda c: visited(c, arrived, consultant), now)
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_day(text: str, field: str) -> date:
+    """A local date written YYYY-MM-DD, nothing looser (no week dates)."""
+    try:
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Failed(invalid(FieldError(field, "a local date, YYYY-MM-DD"))) from None
+
+
+def _stays(visit: Visit, keys: list[str]) -> int:
+    """Which household stays on the visit: the one it already names (which a
+    decision requires), else the first."""
+    if visit.customer_key in keys:
+        return keys.index(visit.customer_key)
+    if visit.decision is not None:
+        # the decision is about that customer: they cannot leave the visit
+        raise Failed(
+            invalid(FieldError("households", "must include the customer the visit was decided for"))
+        )
+    return 0
+
+
+def _sibling_id(visit_id: str, customer_key: str) -> str:
+    return derived_id("vi", visit_id, customer_key)
 
 
 def visit_or_404(store: Store, visit_id: str) -> Visit:

@@ -9,25 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.rules.floor import Visit
-from chalicelib.rules.records import AuditEntry, Event, Registration
+from chalicelib.rules.records import AuditEntry
 from chalicelib.rules.rotation import Roster
 
 from .errors import Stale
 from .failures import is_condition_failure, unavailable_on_outage
 from .mapping import (
     audit_from_item,
-    claim_to_map,
-    event_item,
     roster_from_item,
     roster_to_item,
     visit_from_item,
     visit_to_item,
 )
-from .models import AuditItem, RegistrationItem, RosterItem, VisitItem
+from .models import AuditItem, RosterItem, VisitItem
 
 
 class FloorMethods:
@@ -101,47 +99,6 @@ class FloorMethods:
                 raise
             raise Stale(roster.day.isoformat()) from exc
         return roster_from_item(item)
-
-    # -- a distribution hold confirmed by a visit (R-REG-3) ---------------------------
-
-    def record_protection(self, registration: Registration, now: datetime) -> datetime | None:
-        """Copy the confirmed claim onto the registrant's record, once.
-
-        Returns when the protection was first recorded: the feed position of
-        its event, the same for every retry. None when the record itself is
-        not written yet (its request died): the retry that writes it copies
-        the confirmed claim and its event from the customer."""
-        item = RegistrationItem(
-            registrant_id=registration.registrant_id,
-            registration_id=registration.registration_id,
-        )
-        try:
-            with unavailable_on_outage():
-                item.update(
-                    actions=[
-                        RegistrationItem.claim.set(claim_to_map(registration.claim)),
-                        RegistrationItem.protected_recorded_at.set(now),
-                    ],
-                    condition=RegistrationItem.registration_id.exists()
-                    & RegistrationItem.protected_recorded_at.does_not_exist(),
-                )
-            return now
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
-        with unavailable_on_outage():
-            try:
-                found = RegistrationItem.get(
-                    registration.registrant_id, registration.registration_id, consistent_read=True
-                )
-            except RegistrationItem.DoesNotExist:
-                return None
-        return found.protected_recorded_at or now
-
-    def put_event(self, event: Event) -> None:
-        """Events have stable ids and positions: a rewrite is the same item."""
-        with unavailable_on_outage():
-            event_item(event).save()
 
     # -- the daily report (R-REG-2) ---------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from chalicelib.rules.brokers import Broker
-from chalicelib.rules.claims import Claim, Customer, LateApproval, Period, Source
+from chalicelib.rules.claims import Claim, Customer, Deal, LateApproval, Period, Source, Tenure
 from chalicelib.rules.floor import Decision, Exemption, ExemptionKind, Form, Visit
 from chalicelib.rules.records import (
     IDEMPOTENCY_WINDOW,
@@ -26,6 +26,7 @@ from .models import (
     BrokerItem,
     ClaimMap,
     CustomerItem,
+    DealMap,
     DecisionMap,
     EventItem,
     ExemptionMap,
@@ -35,6 +36,7 @@ from .models import (
     RegistrationItem,
     RosterItem,
     SkipMap,
+    TenureMap,
     VisitItem,
 )
 
@@ -92,11 +94,19 @@ def customer_from_item(item: CustomerItem) -> Customer:
         ),
         version=int(item.version),
         phone=item.phone,
+        tenures=tuple(_record(Tenure, t) for t in item.tenures),
+        last_visit_at=item.last_visit_at,
+        deal=_record(Deal, item.deal) if item.deal else None,
+        pooled_at=item.pooled_at,
+        swept_until=item.swept_until,
+        sweep_due=position_time(item.sweep_key) if item.sweep_key else None,
+        reclaim_due=position_time(item.reclaim_key) if item.reclaim_key else None,
     )
 
 
 def customer_to_item(key: str, phone: str, customer: Customer, version: int) -> CustomerItem:
-    item = CustomerItem(
+    sweep, reclaim, pooled = customer.sweep_due, customer.reclaim_due, customer.pooled_at
+    return CustomerItem(
         customer_key=key,
         version=version,
         phone=phone,
@@ -111,8 +121,31 @@ def customer_to_item(key: str, phone: str, customer: Customer, version: int) -> 
             )
             for a in customer.approvals
         ],
+        tenures=[TenureMap(**_same_named(t)) for t in customer.tenures],
+        last_visit_at=customer.last_visit_at,
+        deal=DealMap(**_same_named(customer.deal)) if customer.deal else None,
+        pooled_at=pooled,
+        swept_until=customer.swept_until,
+        # the jobs' indexes: time buckets, so a run reads only what is due
+        sweep_bucket=sweep_bucket(sweep) if sweep else None,
+        sweep_key=position(sweep, key) if sweep else None,
+        reclaim_bucket=reclaim_bucket(reclaim) if reclaim else None,
+        reclaim_key=position(reclaim, key) if reclaim else None,
+        pool_month=pool_month(pooled) if pooled else None,
+        pool_key=position(pooled, key) if pooled else None,
     )
-    return item
+
+
+def sweep_bucket(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def reclaim_bucket(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def pool_month(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m")
 
 
 def registration_from_item(item: RegistrationItem) -> Registration:
@@ -249,6 +282,7 @@ def visit_to_item(visit: Visit, version: int) -> VisitItem:
             else None
         ),
         request_hash=visit.request_hash,
+        logged_at=visit.logged_at,
     )
 
 
@@ -277,6 +311,7 @@ def visit_from_item(item: VisitItem) -> Visit:
             _record(Exemption, exemption, kind=ExemptionKind(exemption.kind)) if exemption else None
         ),
         request_hash=item.request_hash,
+        logged_at=item.logged_at,
         version=int(item.version),
     )
 

@@ -50,6 +50,54 @@ class ApprovalMap(MapAttribute):  # type: ignore[type-arg]
     reason = UnicodeAttribute()
 
 
+class TenureMap(MapAttribute):  # type: ignore[type-arg]
+    consultant_id = UnicodeAttribute()
+    since = UTCDateTimeAttribute()
+    how = UnicodeAttribute()
+    until = UTCDateTimeAttribute(null=True)
+
+
+class DealMap(MapAttribute):  # type: ignore[type-arg]
+    at = UTCDateTimeAttribute()
+    recorded_by = UnicodeAttribute()
+    consultant_id = UnicodeAttribute(null=True)
+    registration_id = UnicodeAttribute(null=True)
+    registrant_id = UnicodeAttribute(null=True)
+
+
+class CustomersBySweep(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: customers by the UTC hour their next notice falls due."""
+
+    class Meta:
+        index_name = "by_sweep"
+        projection = AllProjection()
+
+    sweep_bucket = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH (UTC)
+    sweep_key = UnicodeAttribute(range_key=True)  # <ms>#<customer key>
+
+
+class CustomersByReclaim(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: customers by the UTC day of the reclaim run that takes them."""
+
+    class Meta:
+        index_name = "by_reclaim"
+        projection = AllProjection()
+
+    reclaim_bucket = UnicodeAttribute(hash_key=True)  # YYYY-MM-DD (UTC)
+    reclaim_key = UnicodeAttribute(range_key=True)
+
+
+class CustomersInPool(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: the reclaim pool, by the UTC month customers entered it."""
+
+    class Meta:
+        index_name = "by_pool"
+        projection = AllProjection()
+
+    pool_month = UnicodeAttribute(hash_key=True)  # YYYY-MM (UTC)
+    pool_key = UnicodeAttribute(range_key=True)
+
+
 class CustomerItem(Model):
     """The unit of consistency: one item per customer, keyed by HMAC(phone)."""
 
@@ -61,7 +109,22 @@ class CustomerItem(Model):
     phone = UnicodeAttribute()
     claims = ListAttribute(of=ClaimMap, default=list)
     approvals = ListAttribute(of=ApprovalMap, default=list)
+    tenures = ListAttribute(of=TenureMap, default=list)
+    last_visit_at = UTCDateTimeAttribute(null=True)
+    deal = DealMap(null=True)
+    pooled_at = UTCDateTimeAttribute(null=True)
+    swept_until = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    # the jobs' indexes, derived from the fields above on every write
+    sweep_bucket = UnicodeAttribute(null=True)
+    sweep_key = UnicodeAttribute(null=True)
+    reclaim_bucket = UnicodeAttribute(null=True)
+    reclaim_key = UnicodeAttribute(null=True)
+    pool_month = UnicodeAttribute(null=True)
+    pool_key = UnicodeAttribute(null=True)
+    by_sweep = CustomersBySweep()
+    by_reclaim = CustomersByReclaim()
+    in_pool = CustomersInPool()
 
 
 class RegistrationItem(Model):
@@ -80,8 +143,13 @@ class RegistrationItem(Model):
     claim = ClaimMap()
     # when its records were written: the feed position of its first event
     recorded_at = UTCDateTimeAttribute()
-    # R-REG-3: when a confirmed visit's protection was recorded (its event's position)
+    # when each event about it entered the feed (its position), fixed by the
+    # first writer so a retry or a second job run writes the same event
     protected_recorded_at = UTCDateTimeAttribute(null=True)
+    ending_soon_recorded_at = UTCDateTimeAttribute(null=True)
+    ended_recorded_at = UTCDateTimeAttribute(null=True)
+    lapsed_recorded_at = UTCDateTimeAttribute(null=True)
+    converted_recorded_at = UTCDateTimeAttribute(null=True)
 
 
 class EventItem(Model):
@@ -273,6 +341,7 @@ class VisitItem(Model):
     form = FormMap(null=True)
     exemption = ExemptionMap(null=True)
     request_hash = UnicodeAttribute(null=True)
+    logged_at = UTCDateTimeAttribute(null=True)
     by_day = VisitsByDay()
     by_customer = VisitsByCustomer()
 
@@ -303,3 +372,17 @@ class RosterItem(Model):
     assignments = ListAttribute(of=AssignmentMap, default=list)
     updated_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+
+
+class JobItem(Model):
+    """The scheduled jobs: each run's record, and each job's watermark."""
+
+    class Meta(_Unbound):
+        pass
+
+    job = UnicodeAttribute(hash_key=True)  # sweep | reclaim
+    run = UnicodeAttribute(range_key=True)  # run#<ms>#<id>, or "watermark"
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    done_until = UTCDateTimeAttribute(null=True)  # the watermark: all due up to here is done
+    counts = MapAttribute(null=True)  # type: ignore[var-annotated]

@@ -29,7 +29,9 @@ from chalicelib.rules.staff import Role, Staff
 
 from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
+from .feed import FeedMethods
 from .floor import FloorMethods
+from .jobs import JobMethods
 from .mapping import (
     answer_from_item,
     answer_item,
@@ -69,7 +71,7 @@ class RegistrationContext:
     customer: Customer | None
 
 
-class Store(FloorMethods):
+class Store(FloorMethods, FeedMethods, JobMethods):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
@@ -200,9 +202,15 @@ class Store(FloorMethods):
         answer; each leaves its own audit entry, as each was answered."""
         self._batch_put([answer_item(answer), audit_item(audit)])
 
-    def append_audit(self, entry: AuditEntry) -> None:
-        with unavailable_on_outage():
-            audit_item(entry).save(condition=AuditItem.position.does_not_exist())
+    def append_audit(self, entry: AuditEntry, *, once: bool = False) -> None:
+        """Append an entry; with ``once`` (a derived id, rewritten by a retry)
+        an entry already there is left as it is."""
+        try:
+            with unavailable_on_outage():
+                audit_item(entry).save(condition=AuditItem.position.does_not_exist())
+        except PutError as exc:
+            if not (once and is_condition_failure(exc)):
+                raise
 
     def audit_trail(self, subject: str, limit: int = 200) -> list[AuditEntry]:
         """Oldest first, at most ``limit`` entries."""

@@ -14,6 +14,7 @@ from .models import (
     CustomerItem,
     EventItem,
     IdempotencyItem,
+    JobItem,
     RegistrantItem,
     RegistrationItem,
     RosterItem,
@@ -34,6 +35,7 @@ TABLES: dict[type[Any], str] = {
     AuditItem: "audit",
     VisitItem: "visits",
     RosterItem: "rosters",
+    JobItem: "jobs",
 }
 
 ALL_MODELS: tuple[type[Any], ...] = tuple(TABLES)

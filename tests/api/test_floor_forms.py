@@ -27,11 +27,12 @@ def received_channel_visit(api, floor: Floor, phone: str, channel=None) -> tuple
     """A channel customer: registered, arrived, decided and received."""
     channel = channel or api.registrant(Source.CHANNEL, name="好房渠道")
     r = api.register(channel, body(phone=phone, visit_at=VISITED))
+    assert r.status_code == 201, r.body
     visit = floor.arrive(phone=phone)
-    floor.decide(visit["id"], payload(r)["registration_id"])
+    assert floor.decide(visit["id"], payload(r)["registration_id"]).status_code == 201
     (consultant,) = floor.consultants(1)
     floor.on_duty(TODAY, consultant)
-    floor.assign(visit["id"])
+    assert floor.assign(visit["id"]).status_code == 201
     return visit, consultant
 
 
@@ -52,6 +53,8 @@ def test_an_overdue_form_is_cleared_by_the_site_managers_exemption(api, floor, c
     """R-FLOOR-5: a gift-only customer needs no form once the site manager signs."""
     visit, _ = received_channel_visit(api, floor, "13812345678")
     clock.move_to("2026-11-28T09:00:00+08:00")
+    overdue = payload(floor.assistant.get(f"/v1/forms?date={TODAY}"))["overdue"]
+    assert [v["id"] for v in overdue] == [visit["id"]]
     r = floor.site_manager.post(
         f"/v1/visits/{visit['id']}/exemption", {"kind": "gift_only", "note": "只来领礼品"}
     )
@@ -195,3 +198,24 @@ def test_the_daily_report_needs_a_date(api, floor):
 
 def test_the_front_desk_does_not_read_the_report(api, floor):
     assert floor.desk.get(f"/v1/reports/daily?date={TODAY}").status_code == 403
+
+
+def test_walk_ins_are_not_in_the_channel_report(api, floor):
+    """R-REG-2 reviews the channels' day: a consultant's walk-in is no row."""
+    (consultant,) = floor.consultants(1)
+    r = consultant.post(
+        "/v1/consultant-registrations",
+        body(phone="13812345678", visit_at=VISITED),
+        key="walk-in-1",
+    )
+    assert r.status_code == 201
+    assert payload(floor.admin.get(f"/v1/reports/daily?date={TODAY}"))["rows"] == []
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_csv(api, floor):
+    """A registrant's name comes from outside: Excel must not run it."""
+    sly = api.registrant(Source.CHANNEL, name='=HYPERLINK("http://x")')
+    api.register(sly, body(phone="13812345678", visit_at=VISITED))
+    r = floor.admin.get(f"/v1/reports/daily?date={TODAY}&format=csv")
+    rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
+    assert rows[0]["报备方名称"].startswith("'=")

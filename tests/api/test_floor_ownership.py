@@ -277,3 +277,90 @@ def test_a_decision_that_died_after_confirming_is_finished_by_its_retry(
     assert again.status_code == 200
     clock.shift(timedelta(minutes=5))
     assert [e["type"] for e in feed(api, agency)] == ["registration.protected"]
+
+
+def test_an_arrival_logged_after_the_window_closed_and_dated_back_is_not_recognized(
+    api, floor, held, clock
+):
+    """R-REG-3: the window is about when the visit happened, and a time typed
+    in after the window closed proves nothing."""
+    agency, registration_id = held
+    clock.shift(timedelta(hours=24, minutes=30))  # the window closed at 10:00 today
+    visit = floor.arrive(
+        phone=PHONE, accompanied_by=agency.registrant_id, arrived_at="2026-11-28T09:55:00+08:00"
+    )
+    r = floor.decide(visit["id"], registration_id)
+    assert payload(r)["error"]["code"] == "VISIT_NOT_RECOGNIZED"
+    assert "logged after" in payload(r)["error"]["message"]
+
+
+def test_a_distribution_visit_decided_on_a_later_day_is_not_recognized(api, floor, held, clock):
+    """R-REG-3: 判客 happens at the visit; a hold is not revived days later."""
+    agency, registration_id = held
+    clock.shift(timedelta(hours=1))
+    visit = floor.arrive(phone=PHONE, accompanied_by=agency.registrant_id)
+    clock.move_to("2026-11-28T00:00:00+08:00")
+    r = floor.decide(visit["id"], registration_id)
+    assert payload(r)["error"]["code"] == "VISIT_NOT_RECOGNIZED"
+
+
+def test_an_outage_after_the_confirmation_says_the_decision_stands(
+    api, floor, held, clock, monkeypatch
+):
+    """The customer is protected already: the 503 says so and how to finish,
+    and sending the decision again finishes it."""
+    from chalicelib.errors import StoreUnavailable
+    from chalicelib.store import Store
+
+    agency, registration_id = held
+    clock.shift(timedelta(hours=1))
+    visit = floor.arrive(phone=PHONE, accompanied_by=agency.registrant_id)
+
+    def down(*_args, **_kwargs):
+        raise StoreUnavailable("injected")
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, "save_visit", down)
+        r = floor.decide(visit["id"], registration_id)
+    assert r.status_code == 503
+    assert "decision was taken" in payload(r)["error"]["message"]
+    assert floor.decide(visit["id"], registration_id).status_code == 201
+    seen = payload(api.get(agency, f"/v1/registrations/{registration_id}"))
+    assert seen["status"] == "protected"
+
+
+def test_an_event_whose_write_failed_lands_ahead_of_cursors_when_retried(
+    api, floor, held, clock, monkeypatch
+):
+    """The feed never misses (decision 0002): a registration.protected event
+    whose first write failed is written after every cursor handed out since."""
+    from chalicelib.errors import StoreUnavailable
+    from chalicelib.store.models import EventItem
+
+    agency, registration_id = held
+    r = api.register(agency, body(phone="13900000009", visit_at=COMING))
+    other_registration = payload(r)["registration_id"]
+    clock.shift(timedelta(hours=1))
+    visit = floor.arrive(phone=PHONE, accompanied_by=agency.registrant_id)
+    other_visit = floor.arrive(phone="13900000009", accompanied_by=agency.registrant_id)
+
+    def down(self, *args, **kwargs):
+        raise StoreUnavailable("injected")
+
+    with monkeypatch.context() as m:
+        m.setattr(EventItem, "save", down)
+        assert floor.decide(visit["id"], registration_id).status_code == 503
+    # a later event, and the agency reads its feed: its cursor moves past the
+    # moment the failed event was stamped with
+    clock.shift(timedelta(minutes=1))
+    assert floor.decide(other_visit["id"], other_registration).status_code == 201
+    clock.shift(timedelta(minutes=5))
+    first = payload(api.get(agency, "/v1/events"))
+    assert [e["registration_id"] for e in first["data"]] == [other_registration]
+    r = floor.decide(visit["id"], registration_id)
+    assert r.status_code == 200, r.body  # the decision was recorded; the retry finishes it
+    clock.shift(timedelta(minutes=5))
+    later = payload(api.get(agency, f"/v1/events?cursor={first['next_cursor']}"))
+    assert [(e["type"], e["registration_id"]) for e in later["data"]] == [
+        ("registration.protected", registration_id)
+    ]

@@ -179,17 +179,56 @@ def test_the_household_whose_phone_was_logged_stays_on_the_visit(api, floor):
     assert signed[0]["customer"]["name"] == "李女士"
 
 
-def test_a_visit_signs_in_once(api, floor):
+def test_a_visit_signs_in_once_and_a_repeat_answers_the_same_visits(api, floor):
+    """R-FLOOR-4: a lost reply's retry gets the visits it made; another group
+    cannot sign in on a signed visit."""
     visit = floor.arrive()
-    doc = {"households": [{"name": "王先生", "phone": PHONE}]}
-    floor.assistant.post(f"/v1/visits/{visit['id']}/sign-ins", doc)
-    r = floor.assistant.post(f"/v1/visits/{visit['id']}/sign-ins", doc)
+    doc = {
+        "households": [{"name": "王先生", "phone": PHONE}, {"name": "李", "phone": "13987654321"}]
+    }
+    first = floor.assistant.post(f"/v1/visits/{visit['id']}/sign-ins", doc)
+    again = floor.assistant.post(f"/v1/visits/{visit['id']}/sign-ins", doc)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert [v["id"] for v in payload(again)["data"]] == [v["id"] for v in payload(first)["data"]]
+    assert len(payload(floor.desk.get("/v1/visits"))["data"]) == 2
+    other = {"households": [{"name": "赵", "phone": "13700000000"}]}
+    r = floor.assistant.post(f"/v1/visits/{visit['id']}/sign-ins", other)
     assert r.status_code == 409
     assert payload(r)["error"] == {
         "code": "ALREADY_RECORDED",
         "rule": "R-FLOOR-4",
         "message": "The visit is already signed in.",
     }
+
+
+def test_the_second_household_is_received_by_the_same_consultant_and_files_its_form(api, floor):
+    """R-FLOOR-4/5: the other household is a customer of its own: decided on
+    its own visit, its form filed by the consultant who received the group."""
+    (consultant,) = floor.consultants(1)
+    floor.on_duty(TODAY, consultant)
+    _, first_registration = channel_registration(api)
+    _, second_registration = channel_registration(api, phone="13987654321")
+    visit = floor.arrive(phone=PHONE, party_size=2)
+    floor.decide(visit["id"], first_registration)
+    floor.assign(visit["id"])
+    r = floor.assistant.post(
+        f"/v1/visits/{visit['id']}/sign-ins",
+        {
+            "households": [
+                {"name": "王先生", "phone": PHONE},
+                {"name": "李女士", "phone": "13987654321"},
+            ]
+        },
+    )
+    sibling = payload(r)["data"][1]
+    assert sibling["consultant_id"] == consultant.id
+    assert sibling["decision"] is None  # their own customer: decided on their own visit
+    r = floor.decide(sibling["id"], second_registration)
+    assert r.status_code == 201, r.body
+    assert payload(r)["form_state"] == "pending"
+    r = consultant.post(f"/v1/visits/{sibling['id']}/form", {})
+    assert r.status_code == 201, r.body
+    assert payload(r)["form_state"] == "filed"
 
 
 def test_one_phone_twice_in_a_group_is_refused(api, floor):

@@ -288,6 +288,19 @@ def sign_in_invalid(ctx: Ctx) -> list[Any]:
 def sign_in_twice(ctx: Ctx) -> Any:
     visit_id = arrival(ctx)
     doc = {"households": [{"name": "王", "phone": "13812345678"}]}
+    other = {"households": [{"name": "李", "phone": "13900000001"}]}
+    call(ctx, "POST", on(SIGN_INS, visit_id), Role.CHANNEL_ASSISTANT, doc)
+    return call(ctx, "POST", on(SIGN_INS, visit_id), Role.CHANNEL_ASSISTANT, other)
+
+
+def sign_in_repeated(ctx: Ctx) -> Any:
+    visit_id = arrival(ctx)
+    doc = {
+        "households": [
+            {"name": "王", "phone": "13812345678"},
+            {"name": "李", "phone": "13900000001"},
+        ]
+    }
     call(ctx, "POST", on(SIGN_INS, visit_id), Role.CHANNEL_ASSISTANT, doc)
     return call(ctx, "POST", on(SIGN_INS, visit_id), Role.CHANNEL_ASSISTANT, doc)
 
@@ -511,6 +524,7 @@ FLOOR_CASES = [
     Case(POST, SIGN_INS, 201, signed_in),
     Case(POST, SIGN_INS, 400, sign_in_invalid),
     Case(POST, SIGN_INS, 409, sign_in_twice),
+    Case(POST, SIGN_INS, 200, sign_in_repeated),
     Case(POST, ASSIGNMENT, 201, assigned),
     Case(POST, ASSIGNMENT, 200, assignment_repeated),
     Case(POST, ASSIGNMENT, 400, assignment_invalid),

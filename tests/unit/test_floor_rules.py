@@ -94,7 +94,7 @@ def test_a_lapsed_hold_cannot_be_confirmed_once_someone_else_holds_the_customer(
     later = REGISTERED + timedelta(hours=25)
     customer, _ = accepted(customer, later, registrant="reg_channel")
     outcome = claim_for_decision(
-        customer, claim.registration_id, visit(REGISTERED + timedelta(hours=23)), later
+        customer, claim.registration_id, visit(REGISTERED + timedelta(hours=23)), later, ZONE
     )
     assert isinstance(outcome, Refusal)
     assert outcome.code == "CLAIM_NOT_LIVE"
