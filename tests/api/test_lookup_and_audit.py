@@ -162,6 +162,8 @@ def test_the_audit_trail_has_no_route_that_writes_it(api):
         ("POST", "/v1/visits/{visit_id}/exemption"),
         ("POST", "/v1/visit-lookups"),
         ("PUT", "/v1/rosters/{day}"),
+        ("POST", "/v1/pool/assignments"),
+        ("POST", "/v1/deals"),
     }
     _, assistant = token(api, Role.CHANNEL_ASSISTANT)
     before = AuditItem.count()

@@ -15,8 +15,10 @@ from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.services import staff as staff_service
 from chalicelib.services.daily_report import DailyReport
+from chalicelib.services.deals import Deals
 from chalicelib.services.intake import MAX_BODY_BYTES
 from chalicelib.services.ownership import Ownership
+from chalicelib.services.pool import Pool
 from chalicelib.services.rotation import Rotation
 from chalicelib.services.visits import Visits
 from chalicelib.store import Store
@@ -46,6 +48,9 @@ VISIT_LOOKUPS = "/v1/visit-lookups"
 FORMS = "/v1/forms"
 ROSTER = "/v1/rosters/{day}"
 REPORT = "/v1/reports/daily"
+POOL = "/v1/pool"
+POOL_ASSIGNMENTS = "/v1/pool/assignments"
+DEALS = "/v1/deals"
 
 
 # -- calling as a role ----------------------------------------------------------
@@ -439,6 +444,81 @@ def report_read(ctx: Ctx) -> list[Any]:
     ]
 
 
+def pooled_customer(ctx: Ctx) -> tuple[str, str]:
+    """A walk-in of 30 November reclaimed on 1 March: (customer id, consultant id)."""
+    from chalicelib.services import container
+    from tests.support import shanghai
+
+    consultant_id, consultant = token(ctx, Role.CONSULTANT)
+    ctx.clock.move_to(shanghai("2026-11-30 10:00"))
+    r = ctx.api.client.http.post(
+        "/v1/consultant-registrations",
+        headers={
+            "Authorization": f"Bearer {consultant}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": "walk-in-1",
+        },
+        body=json.dumps(body(phone="13812345678", visit_at="2026-11-30T09:30:00+08:00")).encode(),
+    )
+    assert r.status_code == 201, r.body
+    ctx.clock.move_to(shanghai("2027-03-01 02:00"))
+    container.reclaim().run(datetime.now(UTC))
+    ctx.clock.move_to(shanghai("2027-03-01 09:00"))
+    pool = payload(call(ctx, "GET", POOL, Role.SALES_MANAGER))["data"]
+    return pool[0]["customer_id"], consultant_id
+
+
+def pool_listed(ctx: Ctx) -> Any:
+    pooled_customer(ctx)
+    return call(ctx, "GET", POOL, Role.SALES_MANAGER)
+
+
+def pool_assigned(ctx: Ctx) -> Any:
+    customer_id, consultant_id = pooled_customer(ctx)
+    doc = {"assignments": [{"customer_id": customer_id, "consultant_id": consultant_id}]}
+    return call(ctx, "POST", POOL_ASSIGNMENTS, Role.SALES_MANAGER, doc)
+
+
+def pool_assignment_invalid(ctx: Ctx) -> list[Any]:
+    return [
+        call(ctx, "POST", POOL_ASSIGNMENTS, Role.SALES_MANAGER, {"assignments": []}),
+        call(
+            ctx,
+            "POST",
+            POOL_ASSIGNMENTS,
+            Role.SALES_MANAGER,
+            {"assignments": [{"customer_id": "ab12", "consultant_id": "stf_nobody"}]},
+        ),
+    ]
+
+
+def deal_recorded(ctx: Ctx) -> Any:
+    decided_visit(ctx)
+    return call(ctx, "POST", DEALS, Role.SALES_MANAGER, {"phone": "13812345678", "note": "首付"})
+
+
+def deal_invalid(ctx: Ctx) -> list[Any]:
+    return [
+        call(ctx, "POST", DEALS, Role.SALES_MANAGER, {"phone": "12"}),
+        call(ctx, "POST", DEALS, Role.SALES_MANAGER, {}),
+    ]
+
+
+def deal_for_nobody(ctx: Ctx) -> Any:
+    return call(ctx, "POST", DEALS, Role.SALES_MANAGER, {"phone": "13700000000"})
+
+
+def deal_twice(ctx: Ctx) -> Any:
+    decided_visit(ctx)
+    call(ctx, "POST", DEALS, Role.SALES_MANAGER, {"phone": "13812345678"})
+    return call(ctx, "POST", DEALS, Role.SALES_MANAGER, {"phone": "13812345678"})
+
+
+def deal_by_another_consultant(ctx: Ctx) -> Any:
+    decided_visit(ctx)
+    return call(ctx, "POST", DEALS, Role.CONSULTANT, {"phone": "13812345678"})
+
+
 # -- the answers every floor operation shares --------------------------------------
 
 
@@ -466,6 +546,9 @@ ROUTES = [
     Route("PUT", ROSTER, Role.SALES_MANAGER, Role.FRONT_DESK, (Rotation, "set_roster")),
     Route("GET", ROSTER, Role.FRONT_DESK, Role.CONSULTANT, (Rotation, "roster")),
     Route("GET", REPORT, Role.SALES_ADMIN, Role.FRONT_DESK, (DailyReport, "build")),
+    Route("GET", POOL, Role.SALES_MANAGER, Role.CONSULTANT, (Pool, "view")),
+    Route("POST", POOL_ASSIGNMENTS, Role.SALES_MANAGER, Role.SITE_MANAGER, (Pool, "assign")),
+    Route("POST", DEALS, Role.SALES_MANAGER, Role.FRONT_DESK, (Deals, "record")),
 ]
 
 
@@ -570,6 +653,16 @@ def visit_gone(path: str) -> Callable[[Ctx], Any]:
 for _path in _VALID_BODIES:
     FLOOR_CASES.append(Case(POST, _path, 404, visit_gone(_path)))
 FLOOR_CASES.append(Case(POST, FORM, 403, form_by_another))
+FLOOR_CASES += [
+    Case(GET, POOL, 200, pool_listed),
+    Case(POST, POOL_ASSIGNMENTS, 200, pool_assigned),
+    Case(POST, POOL_ASSIGNMENTS, 400, pool_assignment_invalid),
+    Case(POST, DEALS, 201, deal_recorded),
+    Case(POST, DEALS, 400, deal_invalid),
+    Case(POST, DEALS, 404, deal_for_nobody),
+    Case(POST, DEALS, 409, deal_twice),
+    Case(POST, DEALS, 403, deal_by_another_consultant),
+]
 for _route in ROUTES:
     FLOOR_CASES += shared_cases(_route)
 

@@ -48,6 +48,9 @@ ROUTES: list[tuple[str, str, frozenset[Role]]] = [
         frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER, Role.FRONT_DESK, Role.CHANNEL_ASSISTANT}),
     ),
     ("GET", "/v1/reports/daily?date=2026-11-27", REVIEWERS),
+    ("GET", "/v1/pool", frozenset({Role.SALES_MANAGER})),
+    ("POST", "/v1/pool/assignments", frozenset({Role.SALES_MANAGER})),
+    ("POST", "/v1/deals", frozenset({Role.SALES_MANAGER, Role.CONSULTANT})),
 ]
 
 
