@@ -20,7 +20,7 @@ from chalicelib.rules.claims import Claim
 from chalicelib.rules.records import Event
 
 from .failures import is_condition_failure, unavailable_on_outage
-from .mapping import claim_to_map, event_item, position
+from .mapping import claim_to_map, event_item, event_position
 from .models import EventItem, RegistrationItem
 
 # which attribute of the registration record holds each event's position
@@ -101,7 +101,7 @@ class FeedMethods:
             try:
                 EventItem.get(
                     event.registrant_id,
-                    position(event.recorded_at, event.event_id),
+                    event_position(event),
                     consistent_read=True,
                 )
             except EventItem.DoesNotExist:

@@ -207,6 +207,14 @@ def position(at: datetime, item_id: str) -> str:
     return f"{int(at.timestamp() * 1000):013d}#{item_id}"
 
 
+def event_position(event: Event) -> str:
+    """The feed's order: when recorded, then when it happened (a sweep that
+    catches up records "ending soon" and "ended" at one instant, in that
+    order), then the id."""
+    happened = int(event.occurred_at.timestamp() * 1000)
+    return position(event.recorded_at, f"{happened:013d}#{event.event_id}")
+
+
 def position_time(key: str) -> datetime:
     return datetime.fromtimestamp(int(key[:13]) / 1000, UTC)
 
@@ -224,7 +232,7 @@ def answer_item(answer: StoredAnswer) -> IdempotencyItem:
 
 def event_item(event: Event) -> EventItem:
     return EventItem(
-        position=position(event.recorded_at, event.event_id),
+        position=event_position(event),
         **_same_named(event, exclude={"recorded_at"}),
     )
 

@@ -160,6 +160,7 @@ def test_a_converted_protection_gets_no_ended_notice(api, clock):
     channel = api.registrant(Source.CHANNEL)
     rg = registered(api, channel)
     manager = _manager(api)
+    clock.shift(timedelta(days=3))
     r = manager("/v1/deals", {"phone": "13812345678"})
     assert r.status_code == 201, r.body
     clock.move_to(shanghai("2027-01-27 10:00"))
