@@ -25,9 +25,11 @@ run: $(STAMP)
 test: $(STAMP) node_modules/.bin/dynalite
 	$(PY) -m pytest
 
-## make bench: DynamoDB requests and capacity per registration, import time
+## make bench: DynamoDB requests and capacity per registration, import time;
+## items the sweep and the reclaim read against what is due (100,000 customers)
 bench: $(STAMP)
 	$(PY) benchmarks/registration.py
+	$(PY) benchmarks/jobs.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

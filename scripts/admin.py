@@ -31,7 +31,7 @@ from chalicelib.errors import Failed
 from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import brokers, registrants, staff
+from chalicelib.services import brokers, container, registrants, staff
 from chalicelib.settings import settings
 from chalicelib.store import create_tables, store
 
@@ -69,10 +69,14 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("list-brokers", help="every broker and whether certified now")
     unbroker = commands.add_parser("revoke-broker", help="revoke a broker's certification")
     unbroker.add_argument("broker_id")
+    for job in ("sweep", "reclaim"):
+        commands.add_parser(f"run-{job}", help=f"run the {job} job now (safe to repeat)")
+    runs = commands.add_parser("job-runs", help="a job's latest runs: start, end, counts")
+    runs.add_argument("job", choices=["sweep", "reclaim"])
     return p
 
 
-def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, C901
+def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR0912, C901
     command = args.command
     if command == "create-tables":
         create_tables()
@@ -120,6 +124,18 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, C901
         return [broker_json(b, now) for b in store().list_brokers()]
     if command == "revoke-broker":
         return broker_json(brokers.revoke(store(), args.broker_id, now), now)
+    if command in ("run-sweep", "run-reclaim"):
+        job = container.sweep() if command == "run-sweep" else container.reclaim()
+        return job.run(now)
+    if command == "job-runs":
+        return [
+            {
+                "started_at": r["started_at"].isoformat(),
+                "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None,
+                "counts": r["counts"],
+            }
+            for r in store().runs(args.job)
+        ]
     if command == "issue-token":
         token = staff.issue_token(store(), args.staff_id, now)
         return {"token_id": token.token_id, "token": token.token}

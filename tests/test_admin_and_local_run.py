@@ -41,6 +41,20 @@ def test_admin_reports_an_unknown_registrant(api, capsys):
     assert "No such registrant" in capsys.readouterr().err
 
 
+def test_the_operator_runs_a_job_and_reads_its_runs(api, clock, capsys):
+    """A job run by hand is the scheduled job: recorded like the others."""
+    channel = api.registrant(Source.CHANNEL)
+    api.register(channel, body(visit_at="2026-11-27T09:00:00+08:00"))
+    clock.move_to("2027-01-19T02:00:00+00:00")  # 10:00 Shanghai, 7 days before the end
+    assert admin.main(["run-sweep"]) == 0
+    assert json.loads(capsys.readouterr().out)["ending_soon"] == 1
+    assert admin.main(["job-runs", "sweep"]) == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert run["started_at"] == "2027-01-19T02:00:00+00:00"
+    assert run["counts"]["ending_soon"] == 1
+    assert admin.main(["run-reclaim"]) == 0
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
