@@ -9,6 +9,7 @@ from chalicelib.store import store
 
 from .daily_report import DailyReport
 from .deals import Deals
+from .fines import Fines
 from .jobs import Reclaim, Sweep
 from .lookup import Lookups
 from .ownership import Ownership
@@ -76,6 +77,11 @@ def deals() -> Deals:
     return Deals(store(), settings())
 
 
+@cache
+def fines() -> Fines:
+    return Fines(store(), settings())
+
+
 def reset() -> None:
     """Forget everything built from the settings (tests change them)."""
     built_here = (
@@ -90,6 +96,7 @@ def reset() -> None:
         reclaim,
         pool,
         deals,
+        fines,
     )
     for built in (*built_here, store, settings):
         built.cache_clear()

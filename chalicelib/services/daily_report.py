@@ -8,8 +8,6 @@ that day holds: the registration outcomes in the audit trail, and the visits.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,6 +19,7 @@ from chalicelib.rules.floor import FormState, form_state
 from chalicelib.settings import Settings
 from chalicelib.store import Store
 
+from .exports import excel_csv
 from .views import local_iso
 from .visits import parse_day
 
@@ -135,10 +134,7 @@ class DailyReport:
 
 def as_csv(report: dict[str, Any]) -> str:
     """UTF-8 with a byte-order mark, so Excel shows the Chinese text."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([title for _, title in CSV_COLUMNS])
+    rows = []
     for row in report["rows"]:
         cells = {
             **row,
@@ -147,12 +143,5 @@ def as_csv(report: dict[str, Any]) -> str:
                 f"{r['code']} ({r['rule'] or 'no rule'}) ×{r['count']}" for r in row["refusals"]
             ),
         }
-        writer.writerow([_cell(cells[key]) for key, _ in CSV_COLUMNS])
-    return out.getvalue()
-
-
-def _cell(value: Any) -> str:
-    """Text Excel shows as text: a leading =, +, - or @ would start a formula
-    (a registrant's name is chosen by outsiders)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+        rows.append([cells[key] for key, _ in CSV_COLUMNS])
+    return excel_csv([title for _, title in CSV_COLUMNS], rows)

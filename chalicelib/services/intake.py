@@ -21,6 +21,11 @@ _Text = r"^[^\x00-\x1f\x7f]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_Text)]
 Note = Annotated[str, StringConstraints(max_length=500)]
 PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+# an id we issued (reg_…, stf_…, vi_…): letters, digits, _ and -
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 
 _ISO_WITH_OFFSET = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})"

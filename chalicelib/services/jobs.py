@@ -27,6 +27,7 @@ from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 
 from .customers import Customers
+from .fines import Fines
 from .ids import derived_id, new_id
 from .registrations import customer_subject
 
@@ -63,6 +64,7 @@ class Sweep:
         self._policy = settings.policy
         self._settle = timedelta(seconds=settings.event_settle_seconds)
         self._customers = Customers(store, settings.policy)
+        self._fines = Fines(store, settings)
 
     def run(self, now: datetime) -> dict[str, int]:
         run_id = new_id("run", now)
@@ -73,6 +75,8 @@ class Sweep:
             for key, customer in self._store.due_for_sweep(bucket, now):
                 counts["read"] += 1
                 self._sweep(key, customer, now, counts)
+        # R-FINE-4: forms overdue since the last run, proposed to a manager
+        counts["fines_proposed"] = self._fines.propose_overdue_forms(since, now)
         self._store.record_run(self.JOB, run_id, now, datetime.now(UTC), dict(counts))
         self._store.advance_watermark(self.JOB, now)
         for name, n in counts.items():

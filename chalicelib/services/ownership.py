@@ -32,10 +32,10 @@ from chalicelib.store import Store, VersionConflict
 from . import audit
 from .customers import Customers
 from .ids import derived_id, new_id
-from .intake import validated
+from .intake import Id, Reason, validated
 from .registrations import customer_subject
 from .views import visit_view
-from .visits import Id, Reason, change_visit, customer_unknown, visit_or_404
+from .visits import change_visit, customer_unknown, visit_or_404
 
 MAX_ATTEMPTS = 5
 

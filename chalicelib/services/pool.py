@@ -21,10 +21,9 @@ from chalicelib.store import Store
 from . import audit
 from .customers import Customers
 from .ids import derived_id
-from .intake import validated
+from .intake import Id, validated
 from .registrations import customer_subject
 from .views import local_iso
-from .visits import Id
 
 # how far back the pool is listed: customers nobody assigned for two years
 # are still there, and cost one query per month to find

@@ -28,9 +28,9 @@ from chalicelib.store import Stale, Store
 from . import audit
 from .customers import Customers
 from .ids import derived_id
-from .intake import validated
+from .intake import Id, Reason, validated
 from .views import local_iso
-from .visits import Id, Reason, change_visit, parse_day, record_visit, visit_or_404
+from .visits import change_visit, parse_day, record_visit, visit_or_404
 
 MAX_ATTEMPTS = 5
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.errors import Failed, FieldError, Problem, StoreUnavailable, not_found
 from chalicelib.errors import validation_error as invalid
@@ -28,16 +28,13 @@ from chalicelib.store import Stale, Store
 
 from . import audit
 from .customers import Customers
+from .fines import Fines
 from .ids import derived_id, new_id
-from .intake import Name, Note, PhoneText, VisitAt, mobile, validated
+from .intake import Id, Name, Note, PhoneText, VisitAt, mobile, validated
 from .registrations import valid_idempotency_key
 from .views import visit_view
 
 MAX_ATTEMPTS = 5
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-Reason = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
-]
 
 
 class _Arrival(BaseModel):
@@ -103,6 +100,7 @@ class Visits:
         self._policy = settings.policy
         self._zone = settings.policy.zone
         self._customers = Customers(store, settings.policy)
+        self._fines = Fines(store, settings)
 
     # -- the front desk (R-FLOOR-2) -----------------------------------------------
 
@@ -132,7 +130,9 @@ class Visits:
         if idempotency_key:
             earlier = self._store.get_visit(visit_id)
             if earlier is not None:
-                return self._replayed(earlier, request_hash, now), True
+                answer = self._replayed(earlier, request_hash, now)
+                self._fines.propose_from_arrival(earlier, now)  # if the first died before
+                return answer, True
         visit = Visit(
             visit_id=visit_id,
             group_id=visit_id,
@@ -155,6 +155,7 @@ class Visits:
             if earlier is None:
                 raise StoreUnavailable("visit neither written nor found") from None
             return self._replayed(earlier, request_hash, now), True
+        self._fines.propose_from_arrival(saved, now)  # R-FINE-1/2, for a manager to confirm
         return visit_view(saved, now, self._zone), False
 
     def log_departure(

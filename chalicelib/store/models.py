@@ -386,3 +386,62 @@ class JobItem(Model):
     finished_at = UTCDateTimeAttribute(null=True)
     done_until = UTCDateTimeAttribute(null=True)  # the watermark: all due up to here is done
     counts = MapAttribute(null=True)  # type: ignore[var-annotated]
+
+
+class AppealMap(MapAttribute):  # type: ignore[type-arg]
+    by = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    reason = UnicodeAttribute()
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+
+
+class FinesByPayer(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """A payer's fines by local month: their statement is one query."""
+
+    class Meta:
+        index_name = "by_payer"
+        projection = AllProjection()
+
+    payer_month = UnicodeAttribute(hash_key=True)  # <payer id>#<YYYY-MM local>
+    occurred = UnicodeAttribute(range_key=True)  # <ms>#<fine id>
+
+
+class FinesByStatus(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: proposals and appeals waiting for a manager, by local month."""
+
+    class Meta:
+        index_name = "waiting"
+        projection = AllProjection()
+
+    waiting_month = UnicodeAttribute(hash_key=True)  # <status>#<YYYY-MM local>
+    occurred = UnicodeAttribute(range_key=True)
+
+
+class FineItem(Model):
+    """One fine (R-FINE-1..5): replaced whole on its version."""
+
+    class Meta(_Unbound):
+        pass
+
+    fine_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute()
+    kind = UnicodeAttribute()
+    payer_id = UnicodeAttribute()
+    occurred_at = UTCDateTimeAttribute()
+    amount = NumberAttribute()
+    status = UnicodeAttribute()
+    recorded_by = UnicodeAttribute()
+    recorded_at = UTCDateTimeAttribute()
+    visit_id = UnicodeAttribute(null=True)
+    customer_masked = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    appeal = AppealMap(null=True)
+    payer_month = UnicodeAttribute()
+    occurred = UnicodeAttribute()
+    waiting_month = UnicodeAttribute(null=True)
+    by_payer = FinesByPayer()
+    waiting = FinesByStatus()

@@ -30,6 +30,7 @@ from chalicelib.rules.staff import Role, Staff
 from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
 from .feed import FeedMethods
+from .fines import FineMethods
 from .floor import FloorMethods
 from .jobs import JobMethods
 from .mapping import (
@@ -71,7 +72,7 @@ class RegistrationContext:
     customer: Customer | None
 
 
-class Store(FloorMethods, FeedMethods, JobMethods):
+class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 

@@ -13,6 +13,7 @@ from .models import (
     BrokerItem,
     CustomerItem,
     EventItem,
+    FineItem,
     IdempotencyItem,
     JobItem,
     RegistrantItem,
@@ -36,6 +37,7 @@ TABLES: dict[type[Any], str] = {
     VisitItem: "visits",
     RosterItem: "rosters",
     JobItem: "jobs",
+    FineItem: "fines",
 }
 
 ALL_MODELS: tuple[type[Any], ...] = tuple(TABLES)

@@ -1,0 +1,390 @@
+"""The fines ledger (R-FINE-1..5): record, propose, confirm or dismiss,
+appeal once, decide the appeal, and monthly statements.
+
+A fine is replaced whole on its version, and every change goes into its audit
+trail (``fine:<id>``). Amounts are the policy's at the moment of recording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.errors import Failed, FieldError, Problem, StoreUnavailable, from_refusal, not_found
+from chalicelib.errors import validation_error as invalid
+from chalicelib.observability import count
+from chalicelib.rules.fines import (
+    OWING,
+    PAYER_ROLE,
+    Fine,
+    Kind,
+    Status,
+    amount,
+    appeal_decided,
+    appealed,
+    decided,
+)
+from chalicelib.rules.floor import FormState, Visit, form_state
+from chalicelib.rules.localtime import at_local_time, local_date
+from chalicelib.rules.phone import mask_phone
+from chalicelib.rules.refusals import Refusal
+from chalicelib.rules.staff import MANAGERS, Role, Staff
+from chalicelib.settings import Settings
+from chalicelib.store import Stale, Store
+
+from . import audit
+from .exports import excel_csv
+from .ids import derived_id, new_id
+from .intake import Id, Note, PhoneText, Reason, VisitAt, mobile, validated
+from .views import local_iso
+
+MAX_ATTEMPTS = 5
+SYSTEM = "system"  # who records a proposal
+DECIDERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})
+STATEMENT_COLUMNS = (
+    ("month", "月份"),
+    ("payer_id", "被罚人"),
+    ("id", "罚单编号"),
+    ("rule", "规则"),
+    ("occurred_at", "发生时间"),
+    ("amount", "金额（元）"),
+    ("status", "状态"),
+    ("note", "备注"),
+)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    kind: Kind
+    payer_id: Id
+    occurred_at: VisitAt | None = None
+    visit_id: Id | None = None
+    phone: PhoneText | None = None
+    note: Note | None = None
+
+
+class _Decide(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    action: Literal["confirm", "dismiss"]
+
+
+class _Appeal(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    reason: Reason
+
+
+class _AppealDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    outcome: Literal["upheld", "cancelled"]
+    note: Note | None = None
+
+
+class Fines:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self._store = store
+        self._policy = settings.policy
+        self._zone = settings.policy.zone
+
+    # -- recording --------------------------------------------------------------
+
+    def record(self, caller: Staff, raw: bytes, now: datetime) -> dict[str, Any]:
+        """A person saw the violation: the fine is due at once (R-FINE-1..5)."""
+        ask = validated(_Record, raw)
+        occurred = ask.occurred_at or now
+        if occurred > now:
+            raise Failed(invalid(FieldError("occurred_at", "in the future")))
+        self._check_payer(ask.kind, ask.payer_id)
+        masked = mask_phone(mobile(ask.phone, "phone")) if ask.phone else None
+        fine = self._new(
+            new_id("fn", now),
+            ask.kind,
+            ask.payer_id,
+            occurred,
+            now,
+            recorded_by=caller.staff_id,
+            status=Status.DUE,
+            visit_id=ask.visit_id,
+            customer_masked=masked,
+            note=ask.note,
+        )
+        saved = self._store.save_fine(fine)
+        self._audit(saved, "fine.recorded", caller.staff_id, now)
+        count("FineRecorded", rule=saved.kind.value)
+        return self.view(saved)
+
+    def propose(self, kind: Kind, payer_id: str, visit: Visit, why: str, now: datetime) -> None:
+        """The system saw it (R-FINE-1/2/4): a proposal a manager confirms or
+        dismisses. One per visit and kind, however often it is seen."""
+        fine = self._new(
+            derived_id("fn", visit.visit_id, kind.value),
+            kind,
+            payer_id,
+            visit.arrived_at,
+            now,
+            recorded_by=SYSTEM,
+            status=Status.PROPOSED,
+            visit_id=visit.visit_id,
+            customer_masked=visit.phone_masked,
+            note=why,
+        )
+        try:
+            saved = self._store.save_fine(fine)
+        except Stale:
+            return  # proposed before
+        self._audit(saved, "fine.proposed", SYSTEM, now)
+        count("FineProposed", rule=kind.value)
+
+    def propose_from_arrival(self, visit: Visit, now: datetime) -> None:
+        if visit.led_in_by is not None:
+            self.propose(
+                Kind.UNGUIDED_LEAD,
+                visit.led_in_by,
+                visit,
+                "logged as led in by a consultant before the greeting",
+                now,
+            )
+        if not visit.greeted:
+            self.propose(
+                Kind.GREETING_SKIPPED, visit.logged_by, visit, "logged as not greeted", now
+            )
+
+    def propose_overdue_forms(self, since: datetime, now: datetime) -> int:
+        """R-FINE-4 for each form that became overdue since the last run: the
+        visits of each local day that ended in (since, now]."""
+        proposed = 0
+        for day in _days_ended(since, now, self._zone):
+            for visit in self._store.visits_on(day):
+                overdue = form_state(visit, now, self._zone) is FormState.OVERDUE
+                if overdue and visit.consultant_id is not None:
+                    self.propose(
+                        Kind.FORM_REFUSED,
+                        visit.consultant_id,
+                        visit,
+                        "no viewing confirmation form by the end of the visit's day",
+                        now,
+                    )
+                    proposed += 1
+        return proposed
+
+    # -- decisions ----------------------------------------------------------------
+
+    def decide(self, manager: Staff, fine_id: str, raw: bytes, now: datetime) -> dict[str, Any]:
+        confirm = validated(_Decide, raw).action == "confirm"
+        fine = self._change(fine_id, lambda f: decided(f, confirm, manager.staff_id, now))
+        self._audit(fine, f"fine.{'confirmed' if confirm else 'dismissed'}", manager.staff_id, now)
+        return self.view(fine)
+
+    def appeal(self, payer_id: str, fine_id: str, raw: bytes, now: datetime) -> dict[str, Any]:
+        """申诉: the fined person (or registrant) appeals once, with a reason."""
+        reason = validated(_Appeal, raw).reason
+        current = self._get(fine_id)
+        if current.payer_id != payer_id:
+            raise Failed(Problem("FORBIDDEN", "Only the one fined appeals.", current.kind.value))
+        fine = self._change(fine_id, lambda f: appealed(f, payer_id, reason, now))
+        self._audit(fine, "fine.appealed", payer_id, now, detail=reason)
+        return self.view(fine)
+
+    def decide_appeal(
+        self, manager: Staff, fine_id: str, raw: bytes, now: datetime
+    ) -> dict[str, Any]:
+        """The sales manager answers an appeal; the site manager for R-FINE-5."""
+        ask = validated(_AppealDecision, raw)
+        current = self._get(fine_id)
+        wanted = Role.SITE_MANAGER if current.kind is Kind.FLYER_IMPOSTOR else Role.SALES_MANAGER
+        if manager.role is not wanted:
+            raise Failed(
+                Problem(
+                    "FORBIDDEN",
+                    f"The {wanted.value.replace('_', ' ')} answers this appeal.",
+                    current.kind.value,
+                )
+            )
+        cancel = ask.outcome == "cancelled"
+        fine = self._change(
+            fine_id, lambda f: appeal_decided(f, cancel, manager.staff_id, now, ask.note)
+        )
+        self._audit(fine, f"fine.appeal_{ask.outcome}", manager.staff_id, now, detail=ask.note)
+        return self.view(fine)
+
+    # -- reading --------------------------------------------------------------------
+
+    def waiting(self, query: dict[str, str], now: datetime) -> dict[str, Any]:
+        """For managers: the proposals and appeals of a local month."""
+        month = self._month(query, now)
+        status = query.get("status", "proposed")
+        if status not in ("proposed", "appealed"):
+            raise Failed(invalid(FieldError("status", "proposed or appealed")))
+        fines = self._store.waiting_fines(Status(status), month)
+        return {"month": month, "status": status, "data": [self.view(f) for f in fines]}
+
+    def statement(self, payer_id: str, query: dict[str, str], now: datetime) -> dict[str, Any]:
+        """Each fine of the local month, its status, and the total due."""
+        month = self._month(query, now)
+        fines = [
+            f for f in self._store.fines_of(payer_id, month) if f.status is not Status.DISMISSED
+        ]
+        return {
+            "payer_id": payer_id,
+            "month": month,
+            "fines": [self.view(f) for f in fines],
+            "total_due": sum(f.amount for f in fines if f.status in OWING),
+            "under_appeal": sum(f.amount for f in fines if f.status is Status.APPEALED),
+            "proposed": sum(f.amount for f in fines if f.status is Status.PROPOSED),
+        }
+
+    def statement_csv(self, statement: dict[str, Any]) -> str:
+        rows = [
+            [
+                statement["month"],
+                statement["payer_id"],
+                f["id"],
+                f["rule"],
+                f["occurred_at"],
+                f["amount"],
+                f["status"],
+                f["note"],
+            ]
+            for f in statement["fines"]
+        ]
+        rows.append(["", "", "", "", "合计应缴", statement["total_due"], "", ""])
+        return excel_csv([title for _, title in STATEMENT_COLUMNS], rows)
+
+    def payer_for(self, caller_id: str, member: Staff | None, query: dict[str, str]) -> str:
+        """Whose statement: one's own (a registrant's too); managers may read
+        anyone's."""
+        payer = query.get("payer", caller_id)
+        if payer != caller_id and (member is None or member.role not in MANAGERS):
+            raise Failed(Problem("FORBIDDEN", "Each one reads their own statement.", None))
+        return payer
+
+    def view(self, fine: Fine) -> dict[str, Any]:
+        a = fine.appeal
+        return {
+            "id": fine.fine_id,
+            "rule": fine.kind.value,
+            "payer_id": fine.payer_id,
+            "occurred_at": local_iso(fine.occurred_at, self._zone),
+            "month": fine.month,
+            "amount": fine.amount,
+            "status": fine.status.value,
+            "recorded_by": fine.recorded_by,
+            "recorded_at": local_iso(fine.recorded_at, self._zone),
+            "visit_id": fine.visit_id,
+            "customer_masked": fine.customer_masked,
+            "note": fine.note,
+            "decided_by": fine.decided_by,
+            "decided_at": local_iso(fine.decided_at, self._zone),
+            "appeal": (
+                {
+                    "by": a.by,
+                    "at": local_iso(a.at, self._zone),
+                    "reason": a.reason,
+                    "decided_by": a.decided_by,
+                    "decided_at": local_iso(a.decided_at, self._zone),
+                    "note": a.note,
+                }
+                if a
+                else None
+            ),
+        }
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _new(
+        self,
+        fine_id: str,
+        kind: Kind,
+        payer_id: str,
+        occurred: datetime,
+        now: datetime,
+        *,
+        recorded_by: str,
+        status: Status,
+        visit_id: str | None,
+        customer_masked: str | None,
+        note: str | None,
+    ) -> Fine:
+        return Fine(
+            fine_id=fine_id,
+            kind=kind,
+            payer_id=payer_id,
+            occurred_at=occurred,
+            amount=amount(kind, self._policy),
+            month=local_date(occurred, self._zone).strftime("%Y-%m"),
+            status=status,
+            recorded_by=recorded_by,
+            recorded_at=now,
+            visit_id=visit_id,
+            customer_masked=customer_masked,
+            note=note,
+        )
+
+    def _check_payer(self, kind: Kind, payer_id: str) -> None:
+        role = PAYER_ROLE[kind]
+        if role == "registrant":
+            ok = self._store.get_registrant(payer_id) is not None
+        else:
+            member = self._store.get_staff(payer_id)
+            ok = member is not None and member.role.value == role
+        if not ok:
+            raise Failed(invalid(FieldError("payer_id", f"{kind.value} is paid by a {role}")))
+
+    def _get(self, fine_id: str) -> Fine:
+        found = self._store.get_fine(fine_id) if fine_id.startswith("fn_") else None
+        if found is None:
+            raise Failed(not_found("fine"))
+        return found
+
+    def _change(self, fine_id: str, change: Callable[[Fine], Fine | Refusal]) -> Fine:
+        for _ in range(MAX_ATTEMPTS):
+            outcome = change(self._get(fine_id))
+            if isinstance(outcome, Refusal):
+                raise Failed(from_refusal(outcome))
+            try:
+                return self._store.save_fine(outcome)
+            except Stale:
+                continue
+        raise StoreUnavailable("too much contention on one fine")
+
+    def _audit(
+        self, fine: Fine, action: str, actor: str, now: datetime, detail: str | None = None
+    ) -> None:
+        audit.record(
+            self._store,
+            f"fine:{fine.fine_id}",
+            action,
+            now,
+            actor,
+            rule=fine.kind.value,
+            detail=f"{fine.amount} yuan, {fine.status.value}" + (f": {detail}" if detail else ""),
+            entry_id=derived_id("au", fine.fine_id, action, str(fine.version)),
+        )
+
+    def _month(self, query: dict[str, str], now: datetime) -> str:
+        month = query.get("month")
+        if month is None:
+            return local_date(now, self._zone).strftime("%Y-%m")
+        try:
+            if len(month) != 7:
+                raise ValueError
+            date.fromisoformat(f"{month}-01")
+        except ValueError:
+            raise Failed(invalid(FieldError("month", "a local month, YYYY-MM"))) from None
+        return month
+
+
+def _days_ended(since: datetime, now: datetime, zone: ZoneInfo) -> list[date]:
+    """The local days whose end (the next local midnight) is in (since, now]."""
+    days: list[date] = []
+    day = local_date(since, zone)
+    while True:
+        end = at_local_time(day + timedelta(days=1), datetime.min.time(), zone)
+        if end > now:
+            return days
+        if end > since:
+            days.append(day)
+        day += timedelta(days=1)
