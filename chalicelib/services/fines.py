@@ -7,6 +7,7 @@ trail (``fine:<id>``). Amounts are the policy's at the moment of recording.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -42,6 +43,8 @@ from .ids import derived_id, new_id
 from .intake import Id, Note, PhoneText, Reason, VisitAt, mobile, validated
 from .views import local_iso
 
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 MAX_ATTEMPTS = 5
 SYSTEM = "system"  # who records a proposal
 DECIDERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})
@@ -224,6 +227,8 @@ class Fines:
     def statement(self, payer_id: str, query: dict[str, str], now: datetime) -> dict[str, Any]:
         """Each fine of the local month, its status, and the total due."""
         month = self._month(query, now)
+        if query.get("format", "json") not in ("json", "csv"):
+            raise Failed(invalid(FieldError("format", "json or csv")))
         fines = [
             f for f in self._store.fines_of(payer_id, month) if f.status is not Status.DISMISSED
         ]
@@ -257,6 +262,8 @@ class Fines:
         """Whose statement: one's own (a registrant's too); managers may read
         anyone's."""
         payer = query.get("payer", caller_id)
+        if not _ID.fullmatch(payer):
+            raise Failed(invalid(FieldError("payer", "a staff or registrant id")))
         if payer != caller_id and (member is None or member.role not in MANAGERS):
             raise Failed(Problem("FORBIDDEN", "Each one reads their own statement.", None))
         return payer
@@ -368,12 +375,8 @@ class Fines:
         month = query.get("month")
         if month is None:
             return local_date(now, self._zone).strftime("%Y-%m")
-        try:
-            if len(month) != 7:
-                raise ValueError
-            date.fromisoformat(f"{month}-01")
-        except ValueError:
-            raise Failed(invalid(FieldError("month", "a local month, YYYY-MM"))) from None
+        if not _MONTH.fullmatch(month):
+            raise Failed(invalid(FieldError("month", "a local month, YYYY-MM")))
         return month
 
 

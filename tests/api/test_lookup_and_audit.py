@@ -164,6 +164,10 @@ def test_the_audit_trail_has_no_route_that_writes_it(api):
         ("PUT", "/v1/rosters/{day}"),
         ("POST", "/v1/pool/assignments"),
         ("POST", "/v1/deals"),
+        ("POST", "/v1/fines"),
+        ("POST", "/v1/fines/{fine_id}/decision"),
+        ("POST", "/v1/fines/{fine_id}/appeal"),
+        ("POST", "/v1/fines/{fine_id}/appeal-decision"),
     }
     _, assistant = token(api, Role.CHANNEL_ASSISTANT)
     before = AuditItem.count()

@@ -22,6 +22,9 @@ ME = "/v1/staff/me"
 # who reads the visitor log, and who reviews the day's forms and report
 FLOOR_READERS = frozenset(Role) - {Role.CONSULTANT}
 REVIEWERS = frozenset(Role) - {Role.CONSULTANT, Role.FRONT_DESK}
+# who records a violation, and who confirms proposals and answers appeals
+FINE_DECIDERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})
+FINE_RECORDERS = FINE_DECIDERS | {Role.PARTY_A_ADMIN, Role.CHANNEL_ASSISTANT, Role.FRONT_DESK}
 
 # Every staff route and the roles that may call it. The matrix test walks it
 # whole; a new staff route is added here with its roles.
@@ -51,6 +54,12 @@ ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", "/v1/pool", frozenset({Role.SALES_MANAGER})),
     ("POST", "/v1/pool/assignments", frozenset({Role.SALES_MANAGER})),
     ("POST", "/v1/deals", frozenset({Role.SALES_MANAGER, Role.CONSULTANT})),
+    ("POST", "/v1/fines", FINE_RECORDERS),
+    ("GET", "/v1/fines", FINE_DECIDERS),
+    ("POST", "/v1/fines/fn_x/decision", FINE_DECIDERS),
+    ("POST", "/v1/fines/fn_x/appeal", frozenset(Role)),
+    ("POST", "/v1/fines/fn_x/appeal-decision", FINE_DECIDERS),
+    ("GET", "/v1/fines/statement", frozenset(Role)),
 ]
 
 
