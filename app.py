@@ -33,6 +33,7 @@ from chalicelib.services import approvals, lookup, staff, stream
 from chalicelib.services.container import (
     daily_report,
     deals,
+    duplicate_watch,
     fines,
     lookups,
     ownership,
@@ -343,6 +344,12 @@ def expiry_sweep(event: CloudWatchEvent) -> dict[str, int]:
     return sweep().run(now())
 
 
+@app.schedule(Rate(1, unit=Rate.HOURS), name="duplicate_watch")
+def watch_duplicates(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly: registrants whose refusals are mostly duplicates (probing)."""
+    return duplicate_watch().run(now())
+
+
 # EventBridge runs cron in UTC: 02:00 on the 1st in Asia/Shanghai is 18:00 UTC
 # on the last day of the month before. From the policy defaults: a project
 # that moves the reclaim time redeploys (the expression is fixed at deploy).
@@ -357,8 +364,9 @@ def monthly_reclaim(event: CloudWatchEvent) -> dict[str, int]:
     return reclaim().run(now())
 
 
-# the stream of the idempotency table (TTL deletions); the deployment wires the
-# real ARN (issue 7), local and test stages never receive stream events
+# the stream of the idempotency table (TTL deletions). `make package` points the
+# event source at the table's stream by reference (infra/template.py); this
+# placeholder only satisfies Chalice, which wants an ARN at import
 IDEMPOTENCY_STREAM = os.environ.get(
     "IDEMPOTENCY_STREAM_ARN",
     "arn:aws-cn:dynamodb:cn-north-1:000000000000:table/sales-office-idempotency/stream/unset",

@@ -33,6 +33,10 @@ class Settings:
     rate_per_second: float
     rate_burst: int
     tracing: bool
+    # R-DUP-1 probing watch: a registrant with at least this many registration
+    # attempts in an hour, this share of them refused as duplicates
+    probe_min_attempts: int
+    probe_duplicate_share: float
 
     def table_name(self, table: str) -> str:
         return f"{self.table_prefix}-{table}"
@@ -41,9 +45,12 @@ class Settings:
 @cache
 def settings() -> Settings:
     env = os.environ
-    key = env.get("PHONE_HMAC_KEY", "")
+    key = env.get("PHONE_HMAC_KEY") or _parameter(env.get("PHONE_HMAC_KEY_PARAMETER"))
     if len(key) < 16:
-        raise SettingsError("PHONE_HMAC_KEY must be set (at least 16 characters)")
+        raise SettingsError(
+            "PHONE_HMAC_KEY (local) or PHONE_HMAC_KEY_PARAMETER (an SSM SecureString) "
+            "must give a key of at least 16 characters"
+        )
     try:
         overrides = json.loads(env.get("POLICY_OVERRIDES") or "{}")
     except json.JSONDecodeError as exc:
@@ -60,4 +67,20 @@ def settings() -> Settings:
         rate_per_second=float(env.get("RATE_PER_SECOND", "20")),
         rate_burst=int(env.get("RATE_BURST", "40")),
         tracing=env.get("POWERTOOLS_TRACE_DISABLED", "true").lower() != "true",
+        probe_min_attempts=int(env.get("PROBE_MIN_ATTEMPTS", "20")),
+        probe_duplicate_share=float(env.get("PROBE_DUPLICATE_SHARE", "0.5")),
     )
+
+
+def _parameter(name: str | None) -> str:
+    """A deployed stage's secret, from SSM Parameter Store (SecureString),
+    read once per Lambda instance (``settings`` is cached)."""
+    if not name:
+        return ""
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 (boto3 ssm: lazily)
+
+    try:
+        value = parameters.get_parameter(name, decrypt=True, max_age=3600)
+    except parameters.exceptions.GetParameterError as exc:
+        raise SettingsError(f"cannot read the SSM parameter {name}: {exc}") from exc
+    return value if isinstance(value, str) else ""

@@ -14,6 +14,7 @@ from .jobs import Reclaim, Sweep
 from .lookup import Lookups
 from .ownership import Ownership
 from .pool import Pool
+from .probing import DuplicateWatch
 from .ratelimit import RateLimiter
 from .reads import Reads
 from .registrations import Registrations
@@ -63,6 +64,11 @@ def sweep() -> Sweep:
 
 
 @cache
+def duplicate_watch() -> DuplicateWatch:
+    return DuplicateWatch(store(), settings())
+
+
+@cache
 def reclaim() -> Reclaim:
     return Reclaim(store(), settings())
 
@@ -97,6 +103,7 @@ def reset() -> None:
         pool,
         deals,
         fines,
+        duplicate_watch,
     )
     for built in (*built_here, store, settings):
         built.cache_clear()

@@ -102,6 +102,13 @@ class FloorMethods:
 
     # -- the daily report (R-REG-2) ---------------------------------------------------
 
+    def outcomes_since(self, day: date, since: datetime) -> Iterator[AuditEntry]:
+        """The registration outcomes of a local day recorded at or after ``since``."""
+        with unavailable_on_outage():
+            after = AuditItem.position >= f"{int(since.timestamp() * 1000):013d}"
+            for item in AuditItem.by_day.query(day.isoformat(), range_key_condition=after):
+                yield audit_from_item(item)
+
     def outcomes_on(self, day: date) -> Iterator[AuditEntry]:
         """The registration outcomes of a local day (accepted and refused)."""
         with unavailable_on_outage():

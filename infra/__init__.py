@@ -1,0 +1,1 @@
+"""What `chalice package` cannot declare: tables, queues, alarms (see template.py)."""

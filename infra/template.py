@@ -1,0 +1,245 @@
+"""The merge template for `chalice package --merge-template`.
+
+Chalice declares the functions, the API, the schedules and the roles; this
+adds what `.chalice/` cannot: every DynamoDB table (read off the PynamoDB
+models, so the template and the code cannot disagree on a key or an index),
+the jobs' dead-letter queue and on-failure destinations, the alarms, and the
+SSM parameter name of the phone-HMAC key. Chalice deep-merges dicts and
+replaces lists, so the stream handler's event source is pointed at the
+idempotency table by reference here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.store.models import IdempotencyItem
+from chalicelib.store.tables import TABLES
+
+APP = "sales-office"
+FUNCTIONS = {  # Chalice's logical ids
+    "api_handler": "APIHandler",
+    "expiry_sweep": "ExpirySweep",
+    "monthly_reclaim": "MonthlyReclaim",
+    "duplicate_watch": "DuplicateWatch",
+    "idempotency_stream": "IdempotencyStream",
+}
+JOBS = ("ExpirySweep", "MonthlyReclaim", "DuplicateWatch")  # async: retried, then the DLQ
+STREAMED = IdempotencyItem  # the table whose TTL deletions the stream handler sees
+API_5XX_PER_5_MINUTES = 5
+NAMESPACE = "SalesOffice"
+
+
+def logical_id(table: str) -> str:
+    """customers -> CustomersTable"""
+    return "".join(part.title() for part in table.split("_")) + "Table"
+
+
+def merge_template(stage: str) -> dict[str, Any]:
+    if stage == "local":
+        raise ValueError("the local stage is never packaged: its credentials are fakes")
+    resources: dict[str, Any] = {}
+    for model, table in TABLES.items():
+        resources[logical_id(table)] = _table(model, table, stage)
+    resources.update(_dead_letters())
+    resources.update(_alarms(stage))
+    stream = {
+        "Properties": {
+            "Events": {
+                "IdempotencyStreamDynamodbEventSource": {
+                    "Properties": {
+                        "Stream": {"Fn::GetAtt": [logical_id(TABLES[STREAMED]), "StreamArn"]},
+                        "StartingPosition": "TRIM_HORIZON",
+                    }
+                }
+            }
+        }
+    }
+    resources["IdempotencyStream"] = stream
+    for function in FUNCTIONS.values():
+        environment = {"PHONE_HMAC_KEY_PARAMETER": {"Ref": "PhoneHmacKeyParameter"}}
+        entry = resources.setdefault(function, {"Properties": {}})
+        entry["Properties"]["Environment"] = {"Variables": environment}
+    return {
+        "Parameters": {
+            "PhoneHmacKeyParameter": {
+                "Type": "String",
+                "Default": f"/{APP}/{stage}/phone-hmac-key",
+                "AllowedPattern": "^/[A-Za-z0-9_./-]+$",
+                "Description": "SSM SecureString: the phone-HMAC key (set before deploying).",
+            },
+            "AlarmEmail": {
+                "Type": "String",
+                "Default": "",
+                "Description": "Mailed when an alarm fires (empty: nobody; see the console).",
+            },
+        },
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Resources": resources,
+    }
+
+
+def _table(model: Any, table: str, stage: str) -> dict[str, Any]:
+    schema = model._get_schema()
+    properties: dict[str, Any] = {
+        "TableName": f"{APP}-{stage}-{table}",
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": schema["attribute_definitions"],
+        "KeySchema": _hash_first(schema["key_schema"]),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+        "DeletionProtectionEnabled": stage == "prod",
+    }
+    indexes = [
+        {
+            "IndexName": index["index_name"],
+            "KeySchema": _hash_first(index["key_schema"]),
+            "Projection": index["projection"],
+        }
+        for index in schema["global_secondary_indexes"]
+    ]
+    if indexes:
+        properties["GlobalSecondaryIndexes"] = indexes
+    ttl = ttl_attribute(model)
+    if ttl is not None:
+        properties["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}
+    if model is STREAMED:
+        properties["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    retain = "Retain" if stage == "prod" else "Delete"
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": retain,
+        "UpdateReplacePolicy": retain,
+        "Properties": properties,
+    }
+
+
+def ttl_attribute(model: Any) -> str | None:
+    found = [
+        attribute.attr_name
+        for attribute in model.get_attributes().values()
+        if type(attribute).__name__ == "TTLAttribute"
+    ]
+    return found[0] if found else None
+
+
+def _hash_first(keys: list[dict[str, str]]) -> list[dict[str, str]]:
+    return sorted(keys, key=lambda k: k["KeyType"] != "HASH")
+
+
+def _dead_letters() -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "JobsDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
+        }
+    }
+    for job in JOBS:
+        resources[f"{job}InvokeConfig"] = {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": {"Ref": job},
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 2,
+                "MaximumEventAgeInSeconds": 21600,
+                "DestinationConfig": {
+                    "OnFailure": {"Destination": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}}
+                },
+            },
+        }
+    return resources
+
+
+def _alarm(name: str, description: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": {"Fn::Sub": f"${{AWS::StackName}}-{name}"},
+            "AlarmDescription": description,
+            "ActionsEnabled": True,
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "TreatMissingData": "notBreaching",
+            "EvaluationPeriods": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            **properties,
+        },
+    }
+
+
+def _alarms(stage: str) -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "AlarmSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {
+                "TopicArn": {"Ref": "AlarmTopic"},
+                "Protocol": "email",
+                "Endpoint": {"Ref": "AlarmEmail"},
+            },
+        },
+        "JobsDeadLetterAlarm": _alarm(
+            "jobs-dead-letters",
+            "A scheduled job failed three times; its event is in the DLQ (docs/deploy.md).",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[
+                {"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}}
+            ],
+            Statistic="Maximum",
+            Period=300,
+            Threshold=1,
+        ),
+        "Api5xxAlarm": _alarm(
+            "api-5xx",
+            f"{API_5XX_PER_5_MINUTES}+ server errors from the API in 5 minutes (docs/deploy.md).",
+            Namespace="AWS/ApiGateway",
+            MetricName="5XXError",
+            Dimensions=[{"Name": "ApiName", "Value": APP}, {"Name": "Stage", "Value": stage}],
+            Statistic="Sum",
+            Period=300,
+            Threshold=API_5XX_PER_5_MINUTES,
+        ),
+        "DuplicateProbeAlarm": _alarm(
+            "duplicate-probe",
+            "A registrant's share of duplicate refusals in the last hour passed the threshold: "
+            "someone may be probing which phones are registered (docs/deploy.md).",
+            Namespace=NAMESPACE,
+            MetricName="DuplicateProbeSuspected",
+            Dimensions=[{"Name": "service", "Value": APP}],
+            Statistic="Sum",
+            Period=3600,
+            Threshold=1,
+        ),
+    }
+    for table in TABLES.values():
+        name = {"Ref": logical_id(table)}
+        metrics = [
+            {
+                "Id": f"m{n}",
+                "ReturnData": False,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/DynamoDB",
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "TableName", "Value": name}],
+                    },
+                    "Period": 300,
+                    "Stat": "Sum",
+                },
+            }
+            for n, metric in enumerate(("ReadThrottleEvents", "WriteThrottleEvents"))
+        ]
+        throttled = {
+            "Id": "throttled",
+            "Expression": "FILL(m0, 0) + FILL(m1, 0)",
+            "Label": "throttled requests",
+            "ReturnData": True,
+        }
+        resources[f"{logical_id(table)}ThrottleAlarm"] = _alarm(
+            f"{table}-throttled",
+            f"DynamoDB throttled requests on {table} (docs/deploy.md).",
+            Metrics=[*metrics, throttled],
+            Threshold=1,
+        )
+    return resources

@@ -1,0 +1,254 @@
+"""`make package STAGE=prod`: the template an operator deploys. Packaged once
+for the module (chalice package, ~10 s), then read as CloudFormation."""
+
+from __future__ import annotations
+
+import calendar
+import io
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from contextlib import redirect_stdout
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chalicelib.observability import count
+from chalicelib.rules.policy import Policy
+from chalicelib.rules.reclaim import utc_cron
+from chalicelib.store.models import IdempotencyItem
+from chalicelib.store.tables import TABLES
+from infra.template import FUNCTIONS, JOBS, logical_id, merge_template, ttl_attribute
+from scripts.package import package
+
+ROOT = Path(__file__).resolve().parents[2]
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return package("prod", tmp_path_factory.mktemp("prod"))
+
+
+@pytest.fixture(scope="module")
+def template(packaged: Path) -> dict[str, Any]:
+    return dict(json.loads(packaged.read_text()))
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def lint(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CFN_LINT), str(path)], capture_output=True, text=True, check=False)
+
+
+# -- the template as a whole ----------------------------------------------------------
+
+
+def test_cfn_lint_accepts_the_prod_template(packaged):
+    result = lint(packaged)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfn_lint_would_catch_a_broken_template(template, tmp_path):
+    """The check above can fail: a wrong billing mode is an error."""
+    broken = json.loads(json.dumps(template))
+    broken["Resources"]["CustomersTable"]["Properties"]["BillingMode"] = "FREE"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    assert lint(path).returncode != 0
+
+
+def test_the_deployment_zip_carries_linux_wheels(packaged):
+    names = zipfile.ZipFile(packaged.with_name("deployment.zip")).namelist()
+    assert "app.py" in names and "chalicelib/store/models.py" in names
+    assert any(
+        re.match(r"pydantic_core/_pydantic_core\.cpython-311-x86_64-linux-gnu\.so", n)
+        for n in names
+    )
+    assert not any(n.startswith(("tests/", "infra/", "scripts/")) for n in names)
+
+
+# -- tables ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", list(TABLES), ids=lambda m: TABLES[m])
+def test_every_table_is_declared_as_the_code_reads_it(template, model):
+    """On-demand, PITR, encrypted, deletion-protected and retained in prod,
+    named as the app's TABLE_PREFIX says, with every index of the model and
+    the TTL attribute where the model has one."""
+    table = TABLES[model]
+    resource = template["Resources"][logical_id(table)]
+    props = resource["Properties"]
+    prefix = CONFIG["stages"]["prod"]["environment_variables"]["TABLE_PREFIX"]
+    assert props["TableName"] == f"{prefix}-{table}"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    schema = model._get_schema()
+    declared = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+    assert set(declared) == {i["index_name"] for i in schema["global_secondary_indexes"]}
+    for index in declared.values():
+        assert index["KeySchema"][0]["KeyType"] == "HASH"
+    assert props["KeySchema"][0]["KeyType"] == "HASH"
+    ttl = ttl_attribute(model)
+    if ttl is None:
+        assert "TimeToLiveSpecification" not in props
+    else:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+
+
+def test_only_prod_tables_are_protected_from_deletion():
+    dev = merge_template("dev")["Resources"]
+    assert all(
+        dev[logical_id(t)]["Properties"]["DeletionProtectionEnabled"] is False
+        for t in TABLES.values()
+    )
+
+
+def test_the_stream_handler_reads_the_idempotency_tables_stream_by_reference(template):
+    table = logical_id(TABLES[IdempotencyItem])
+    spec = template["Resources"][table]["Properties"]["StreamSpecification"]
+    assert spec == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    events = template["Resources"]["IdempotencyStream"]["Properties"]["Events"]
+    (source,) = events.values()
+    assert source["Type"] == "DynamoDB"
+    assert source["Properties"]["Stream"] == {"Fn::GetAtt": [table, "StreamArn"]}
+
+
+# -- schedules ----------------------------------------------------------------------------
+
+RATE = re.compile(r"rate\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\)")
+CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
+
+
+def schedules(template: dict[str, Any]) -> dict[str, str]:
+    found = {}
+    for name, function in of_type(template, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "Schedule":
+                found[name] = event["Properties"]["Schedule"]
+    return found
+
+
+def reclaim_runs_in_shanghai(expression: str, years: range) -> set[datetime]:
+    """When EventBridge (UTC) fires ``cron(m h L * ? *)``, in Shanghai time."""
+    match = CRON.fullmatch(expression)
+    assert match, expression
+    minute, hour, day, month, weekday, year = match.groups()
+    assert (day, month, weekday, year) == ("L", "*", "?", "*")
+    fired = set()
+    for y in years:
+        for m in range(1, 13):
+            last = calendar.monthrange(y, m)[1]
+            utc = datetime(y, m, last, int(hour), int(minute), tzinfo=UTC)
+            fired.add(utc.astimezone(SHANGHAI))
+    return fired
+
+
+def test_every_schedule_is_a_valid_utc_expression_at_the_rulebooks_hour(template):
+    """EventBridge reads schedules in UTC: the hourly jobs are rates; the
+    reclaim (R-RECLAIM-1) fires at 02:00 on every 1st in Shanghai, leap
+    Februaries included."""
+    found = schedules(template)
+    assert found == {
+        "ExpirySweep": "rate(1 hour)",
+        "DuplicateWatch": "rate(1 hour)",
+        "MonthlyReclaim": "cron({} {} {} * ? *)".format(*utc_cron(Policy())),
+    }
+    for expression in (found["ExpirySweep"], found["DuplicateWatch"]):
+        assert RATE.fullmatch(expression)
+    runs = reclaim_runs_in_shanghai(found["MonthlyReclaim"], range(2027, 2029))
+    assert {(r.day, r.hour, r.minute) for r in runs} == {(1, 2, 0)}
+    assert len({(r.year, r.month) for r in runs}) == 24
+
+
+# -- reliability ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_each_job_runs_alone_and_fails_into_the_dead_letter_queue(template, job):
+    resources = template["Resources"]
+    assert resources[job]["Properties"]["ReservedConcurrentExecutions"] == 1
+    config = resources[f"{job}InvokeConfig"]["Properties"]
+    assert config["FunctionName"] == {"Ref": job}
+    destination = config["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
+
+
+def test_alarms_watch_dead_letters_5xx_throttles_and_probing(template):
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    expected = {"JobsDeadLetterAlarm", "Api5xxAlarm", "DuplicateProbeAlarm"} | {
+        f"{logical_id(t)}ThrottleAlarm" for t in TABLES.values()
+    }
+    assert set(alarms) == expected
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    api = alarms["Api5xxAlarm"]["Properties"]["Dimensions"]
+    assert {"Name": "Stage", "Value": "prod"} in api
+    assert {"Name": "ApiName", "Value": CONFIG["app_name"]} in api
+
+
+def test_the_probe_alarm_watches_the_metric_the_code_emits(template, monkeypatch):
+    """R-DUP-1 probing: the alarm's namespace, name and dimensions are those
+    of the EMF line the duplicate watch prints."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setenv(
+        "POWERTOOLS_SERVICE_NAME", CONFIG["environment_variables"]["POWERTOOLS_SERVICE_NAME"]
+    )
+    out = io.StringIO()
+    with redirect_stdout(out):
+        count("DuplicateProbeSuspected")
+    emf = json.loads(out.getvalue())
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    alarm = template["Resources"]["DuplicateProbeAlarm"]["Properties"]
+    assert alarm["Namespace"] == directive["Namespace"]
+    assert alarm["MetricName"] == directive["Metrics"][0]["Name"]
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        name: emf[name] for name in directive["Dimensions"][0]
+    }
+
+
+# -- secrets and roles ----------------------------------------------------------------------
+
+
+def test_no_local_secret_reaches_the_packaged_template(packaged, template):
+    text = packaged.read_text()
+    for marker in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", '"PHONE_HMAC_KEY"', "local-fake"):
+        assert marker not in text
+    for function in of_type(template, "AWS::Serverless::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["PHONE_HMAC_KEY_PARAMETER"] == {"Ref": "PhoneHmacKeyParameter"}
+        assert variables["STAGE"] == "prod"
+    assert (
+        template["Parameters"]["PhoneHmacKeyParameter"]["Default"]
+        == "/sales-office/prod/phone-hmac-key"
+    )
+
+
+def test_the_local_stage_is_never_packaged(tmp_path):
+    with pytest.raises(SystemExit, match="never packaged"):
+        package("local", tmp_path)
+
+
+def test_every_function_has_its_own_role_with_its_policy_file(template):
+    functions = of_type(template, "AWS::Serverless::Function")
+    roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+    assert len(roles) == len(functions)
+    for name, function in functions.items():
+        role = template["Resources"][function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        (document,) = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
+        chalice_name = {v: k for k, v in FUNCTIONS.items()}[name]
+        policy_file = CONFIG["lambda_functions"][chalice_name]["iam_policy_file"]
+        assert document == json.loads((ROOT / ".chalice" / policy_file).read_text())
+        for statement in document["Statement"]:
+            assert all("*" not in action for action in statement["Action"])
