@@ -4,7 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint fmt typecheck clean
+.PHONY: run test bench package wheels lint fmt typecheck clean
+
+STAGE ?= prod
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) on PATH"; exit 1; }
@@ -31,6 +33,16 @@ bench: $(STAMP)
 	$(PY) benchmarks/registration.py
 	$(PY) benchmarks/jobs.py
 
+## make package STAGE=prod: build/<stage>/sam.json (tables, queue, alarms merged in)
+## and build/<stage>/deployment.zip; offline: PIP_NO_INDEX=1 PIP_FIND_LINKS=$$PWD/wheels
+package: $(STAMP)
+	$(PY) scripts/package.py --stage $(STAGE)
+
+## make wheels: the Lambda's Linux wheels into wheels/, for packaging without an index
+wheels: $(STAMP)
+	$(PY) -m pip download --platform manylinux2014_x86_64 --only-binary=:all: \
+		--python-version 3.11 --implementation cp -r requirements.txt -d wheels
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -43,4 +55,4 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy chalicelib app.py
 
 clean:
-	rm -rf $(VENV) node_modules .local .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) node_modules .local build wheels .pytest_cache .ruff_cache .mypy_cache

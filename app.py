@@ -17,7 +17,7 @@ from chalice.app import (
 )
 
 from chalicelib.http import answer_response, answers, json_response, normalize_chalice_error
-from chalicelib.observability import http_middleware
+from chalicelib.observability import http_middleware, job_middleware
 from chalicelib.rules.policy import Policy
 from chalicelib.rules.reclaim import utc_cron
 from chalicelib.rules.staff import (
@@ -52,6 +52,8 @@ from chalicelib.store import store
 
 app = Chalice(app_name="sales-office")
 app.register_middleware(http_middleware(lambda: settings().tracing), "http")
+for _kind in ("scheduled", "dynamodb"):
+    app.register_middleware(job_middleware(lambda: settings().tracing), _kind)
 
 ANY_TYPE = ["*/*"]  # the service answers 415 itself, in the one error shape
 

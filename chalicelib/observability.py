@@ -94,3 +94,22 @@ def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
             logger.remove_keys(["path", "method", "registrant_id"])
 
     return middleware
+
+
+def job_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
+    """Schedules and streams: the Lambda request id as correlation id and the
+    function on every log line, one trace subsegment per run when tracing."""
+
+    def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
+        context = getattr(event, "context", None)
+        logger.set_correlation_id(getattr(context, "aws_request_id", None) or str(uuid.uuid4()))
+        logger.append_keys(function=getattr(context, "function_name", None))
+        try:
+            if tracing():
+                with tracer().provider.in_subsegment("## job"):
+                    return get_response(event)
+            return get_response(event)
+        finally:
+            logger.remove_keys(["function"])
+
+    return middleware

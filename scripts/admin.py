@@ -10,6 +10,7 @@
     .venv/bin/python scripts/admin.py certify-broker --name 李 --phone 139... --id-card 3701...
     .venv/bin/python scripts/admin.py list-brokers
     .venv/bin/python scripts/admin.py revoke-broker brk_...
+    .venv/bin/python scripts/admin.py run-sweep | run-reclaim | run-duplicate-watch
 
 Secrets and tokens are printed once and never stored in the clear.
 The stage comes from the environment: STAGE / TABLE_PREFIX / AWS_REGION and,
@@ -69,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("list-brokers", help="every broker and whether certified now")
     unbroker = commands.add_parser("revoke-broker", help="revoke a broker's certification")
     unbroker.add_argument("broker_id")
-    for job in ("sweep", "reclaim"):
+    for job in ("sweep", "reclaim", "duplicate-watch"):
         commands.add_parser(f"run-{job}", help=f"run the {job} job now (safe to repeat)")
     runs = commands.add_parser("job-runs", help="a job's latest runs: start, end, counts")
     runs.add_argument("job", choices=["sweep", "reclaim"])
@@ -124,6 +125,8 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR09
         return [broker_json(b, now) for b in store().list_brokers()]
     if command == "revoke-broker":
         return broker_json(brokers.revoke(store(), args.broker_id, now), now)
+    if command == "run-duplicate-watch":
+        return container.duplicate_watch().run(now)
     if command in ("run-sweep", "run-reclaim"):
         job = container.sweep() if command == "run-sweep" else container.reclaim()
         return job.run(now)

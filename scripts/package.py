@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from infra.template import merge_template  # noqa: E402
 
 # what only the local stage may carry; a packaged template never does
-LOCAL_ONLY = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PHONE_HMAC_KEY\"", "local-fake")
+LOCAL_ONLY = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", 'PHONE_HMAC_KEY"', "local-fake")
 
 
 def package(stage: str, out: Path) -> Path:

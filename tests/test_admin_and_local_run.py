@@ -53,6 +53,9 @@ def test_the_operator_runs_a_job_and_reads_its_runs(api, clock, capsys):
     assert run["started_at"] == "2027-01-19T02:00:00+00:00"
     assert run["counts"]["ending_soon"] == 1
     assert admin.main(["run-reclaim"]) == 0
+    capsys.readouterr()
+    assert admin.main(["run-duplicate-watch"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"outcomes": 0, "suspected": 0}
 
 
 def _free_port() -> int:

@@ -113,4 +113,5 @@ class Deals:
                 recorded_at=recorded_at,
             )
 
-        self._store.publish(claim, "registration.converted", event_at, now, self._settle)
+        if self._store.publish(claim, "registration.converted", event_at, now, self._settle):
+            count("EventPublished", type="registration.converted")

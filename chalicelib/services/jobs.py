@@ -115,7 +115,9 @@ class Sweep:
             )
 
         published = self._store.publish(claim, due.notice.value, event_at, now, self._settle)
-        if not published:
+        if published:
+            count("EventPublished", type=due.notice.value)
+        else:
             # a claim whose request died before its records were written:
             # its registrant never got an answer, and has no record to notify
             logger.warning(

@@ -194,7 +194,8 @@ class Ownership:
                 recorded_at=recorded_at,
             )
 
-        self._store.publish(claim, "registration.protected", event_at, now, self._settle)
+        if self._store.publish(claim, "registration.protected", event_at, now, self._settle):
+            count("EventPublished", type="registration.protected")
 
 
 def _in_force(visit: Visit) -> str | None:

@@ -324,10 +324,11 @@ class Registrations:
 
     def _accept(self, claim: Claim, attempt: _Attempt, now: datetime) -> Answer:
         registration, text = self._registration(claim, attempt, decided_at=now, recorded_at=now)
+        event = protected_event(claim, recorded_at=now)
         with _decided_if_unavailable():
             self._store.save_acceptance(
                 registration,
-                protected_event(claim, recorded_at=now),
+                event,
                 attempt.answer(None, text, now),
                 attempt.audit(
                     "registration.accepted",
@@ -339,6 +340,8 @@ class Registrations:
                 ),
             )
         count("RegistrationAccepted", source=claim.source.value)
+        if event is not None:
+            count("EventPublished", type=event.type)
         logger.info(
             "registration accepted",
             extra={

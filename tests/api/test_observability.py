@@ -63,9 +63,14 @@ def test_each_decision_emits_a_metric_with_its_rule(api, capsys, monkeypatch):
         service_request(who, raw)
     metrics = [r for r in lines(capsys.readouterr().out) if "_aws" in r]
     emitted = {
-        (m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], m.get("rule")) for m in metrics
+        (m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], m.get("rule") or m.get("type"))
+        for m in metrics
     }
-    assert emitted == {("RegistrationAccepted", None), ("RegistrationRefused", "R-DUP-1")}
+    assert emitted == {
+        ("RegistrationAccepted", None),
+        ("EventPublished", "registration.protected"),
+        ("RegistrationRefused", "R-DUP-1"),
+    }
 
 
 def test_no_metric_is_printed_when_metrics_are_disabled(api, capsys, monkeypatch):
@@ -95,3 +100,42 @@ def test_a_phone_written_into_a_log_message_is_masked(logs):
 def test_masking_leaves_other_numbers_alone():
     assert mask_phones("order 20261127000001") == "order 20261127000001"
     assert mask_phones("13812345678") == "138****5678"
+
+
+def test_a_job_run_logs_with_its_request_id_and_emits_its_counts(
+    api, clock, logs, capsys, monkeypatch
+):
+    """Schedules go through middleware too (Powertools decorators would break
+    Chalice handlers): each line of a run carries its Lambda request id."""
+    a = api.registrant(Source.CHANNEL)
+    api.register(a, body(visit_at=VISIT))
+    event = api.client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    clock.move_to(datetime(2027, 1, 27, tzinfo=UTC))
+    api.client.lambda_.invoke("expiry_sweep", event)
+    finished = next(r for r in lines(logs.getvalue()) if r.get("message") == "sweep finished")
+    assert finished["correlation_id"] and finished["function"] == "expiry_sweep"
+
+
+def test_with_tracing_on_each_request_is_a_subsegment_and_still_answers(api, monkeypatch):
+    """Deployed stages trace (X-Ray); the Tracer is built only then."""
+    from chalicelib.observability import tracer
+    from chalicelib.services import container
+    from chalicelib.settings import settings
+
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    container.reset()
+    assert settings().tracing
+    opened: list[str] = []
+    provider = tracer().provider
+    original = provider.in_subsegment
+
+    def in_subsegment(name: str, **kwargs: object) -> object:
+        opened.append(name)
+        return original(name, **kwargs)
+
+    monkeypatch.setattr(provider, "in_subsegment", in_subsegment)
+    r = api.client.http.get("/v1/staff/me")
+    assert r.status_code == 401
+    assert opened == ["## http"]
