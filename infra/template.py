@@ -50,6 +50,15 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "Properties": {
                         "Stream": {"Fn::GetAtt": [logical_id(TABLES[STREAMED]), "StreamArn"]},
                         "StartingPosition": "TRIM_HORIZON",
+                        # a record that keeps failing goes to the DLQ instead
+                        # of holding its shard for the stream's 24 hours
+                        "MaximumRetryAttempts": 3,
+                        "BisectBatchOnFunctionError": True,
+                        "DestinationConfig": {
+                            "OnFailure": {
+                                "Destination": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
+                            }
+                        },
                     }
                 }
             }

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
         "rotate-registrant-secret", help="new secret; the old one works 24 h more"
     )
     rotate.add_argument("registrant_id")
+    rotate.add_argument(
+        "--at-once", action="store_true", help="the old secret stops now (it leaked)"
+    )
     person = commands.add_parser("create-staff", help="a staff member and a first token")
     person.add_argument("--role", required=True, choices=[r.value for r in Role])
     person.add_argument("--name", required=True)
@@ -89,7 +92,8 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR09
         r = registrants.set_enabled(store(), args.registrant_id, command.startswith("enable"), now)
         return f"{r.registrant_id} {'enabled' if r.enabled else 'disabled'}"
     if command == "rotate-registrant-secret":
-        r = registrants.rotate_secret(store(), args.registrant_id, now)
+        overlap = timedelta(0) if args.at_once else registrants.ROTATION_OVERLAP
+        r = registrants.rotate_secret(store(), args.registrant_id, now, overlap=overlap)
         return {
             "id": r.registrant_id,
             "secret": r.secret,

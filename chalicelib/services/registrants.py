@@ -48,9 +48,12 @@ def set_enabled(store: Store, registrant_id: str, enabled: bool, now: datetime) 
     return updated
 
 
-def rotate_secret(store: Store, registrant_id: str, now: datetime) -> Registrant:
-    """A new secret (shown once); the old one keeps signing for 24 hours."""
-    rotated = store.rotate_registrant_secret(registrant_id, new_secret(), now + ROTATION_OVERLAP)
+def rotate_secret(
+    store: Store, registrant_id: str, now: datetime, *, overlap: timedelta = ROTATION_OVERLAP
+) -> Registrant:
+    """A new secret (shown once); the old one keeps signing for ``overlap``
+    (24 hours; none when it leaked)."""
+    rotated = store.rotate_registrant_secret(registrant_id, new_secret(), now + overlap)
     if rotated is None:
         raise Failed(not_found("registrant"))
     audit.record(store, f"registrant:{registrant_id}", "registrant.secret_rotated", now)

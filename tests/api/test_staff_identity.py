@@ -197,6 +197,16 @@ def test_admin_rotates_a_secret_and_shows_the_new_one_once(api, capsys):
     assert admin.main(["rotate-registrant-secret", "reg_nobody"]) == 1
 
 
+def test_a_leaked_secret_is_rotated_at_once(api, capsys):
+    """--at-once: the old secret signs nothing from this instant."""
+    channel = api.registrant(Source.CHANNEL)
+    assert admin.main(["rotate-registrant-secret", "--at-once", channel.registrant_id]) == 0
+    shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert api.register(channel, body("13800000002", VISIT)).status_code == 401
+    new = type(channel)(channel.registrant_id, channel.kind, channel.name, shown["secret"], True)
+    assert api.register(new, body("13800000002", VISIT)).status_code == 201
+
+
 def test_operator_actions_are_audited(api, capsys):
     """Registrant and staff changes leave an entry each, actor "operator"."""
     channel = api.registrant(Source.CHANNEL)

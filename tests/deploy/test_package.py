@@ -123,6 +123,8 @@ def test_the_stream_handler_reads_the_idempotency_tables_stream_by_reference(tem
     (source,) = events.values()
     assert source["Type"] == "DynamoDB"
     assert source["Properties"]["Stream"] == {"Fn::GetAtt": [table, "StreamArn"]}
+    failed = source["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert failed == {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
 
 
 # -- schedules ----------------------------------------------------------------------------
