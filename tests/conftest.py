@@ -110,6 +110,19 @@ def api(tables: Store, clock: time_machine.Coordinates) -> Iterator[Api]:
         yield Api(client, tables)
 
 
+@pytest.fixture(autouse=True)
+def privacy_scan(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test: no phone, ID card, secret or token in any log line."""
+    from chalicelib.observability import logger
+    from tests.privacy import every_log_line, leaks
+
+    with every_log_line(logger._logger, logger.registered_handler.formatter) as lines:
+        yield
+    found = [leak for line in lines for leak in leaks(line)]
+    if found and not request.node.get_closest_marker("leaks_on_purpose"):
+        pytest.fail("logged what must never be logged:\n" + "\n".join(found[:10]))
+
+
 def payload(response: Any) -> Any:
     return json.loads(response.body)
 

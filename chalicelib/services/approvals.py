@@ -24,7 +24,7 @@ from chalicelib.store import Store, VersionConflict
 
 from .customers import Customers
 from .ids import new_id
-from .intake import mobile, validated
+from .intake import Id, Reason, mobile, validated
 from .registrations import customer_subject
 from .views import local_iso
 
@@ -34,9 +34,9 @@ MAX_ATTEMPTS = 5
 class _Approval(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
     phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    registrant_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    registrant_id: Id
     visit_date: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    reason: Reason
 
 
 def approve_late_entry(

@@ -16,16 +16,21 @@ from chalicelib.rules.phone import mask_phone, normalize_phone
 
 MAX_BODY_BYTES = 16 * 1024
 
-# printable text: no control characters (NUL, newlines, escapes)
-_Text = r"^[^\x00-\x1f\x7f]*$"
+# Text a person typed, without what only hides or disguises text: control
+# characters (NUL, escapes), invisible separators (zero-width space, word
+# joiner, BOM) and bidirectional overrides, which make one name look like
+# another on a screen or in Excel. A zero-width joiner stays (emoji).
+_HIDDEN = "\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069"
+_Text = rf"^[^\x00-\x1f\x7f{_HIDDEN}]*$"
+# a note may run over lines
+_Lines = rf"^[^\x00-\x08\x0b-\x1f\x7f{_HIDDEN}]*$"
+_TEXTS = (_Text, _Lines)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_Text)]
-Note = Annotated[str, StringConstraints(max_length=500)]
+Note = Annotated[str, StringConstraints(max_length=500, pattern=_Lines)]
 PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 # an id we issued (reg_…, stf_…, vi_…): letters, digits, _ and -
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-Reason = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
-]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_Text)]
 
 _ISO_WITH_OFFSET = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})"
@@ -113,10 +118,37 @@ def parse_staff_registration(raw: bytes) -> RegistrationBody:
 
 def validated(model: type[_M], raw: bytes) -> _M:
     """The body as ``model``, or Failed(VALIDATION_ERROR) listing each bad field."""
+    _refuse_repeated_keys(raw)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         raise Failed(validation_error(*_field_errors(exc))) from exc
+
+
+class _Repeated(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _refuse_repeated_keys(raw: bytes) -> None:
+    """A key given twice is ambiguous: a proxy may read the first value and
+    we the last. Refused, like any other malformed body (malformed JSON
+    itself is left to the model, which names the problem)."""
+    try:
+        json.loads(raw, object_pairs_hook=_unique)
+    except _Repeated as repeated:
+        raise Failed(validation_error(FieldError(repeated.key, "given more than once"))) from None
+    except (ValueError, RecursionError):
+        return
 
 
 def mobile(raw: str, field: str) -> str:
@@ -154,7 +186,7 @@ def peek_phone(raw: bytes) -> str | None:
     try:
         doc: Any = json.loads(raw)
         phone = doc["customer"]["phone"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         return None
     return normalize_phone(phone) if isinstance(phone, str) and len(phone) <= 32 else None
 
@@ -163,6 +195,10 @@ def _field_errors(exc: ValidationError) -> list[FieldError]:
     errors = []
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"]) or "body"
-        message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] in _TEXTS:
+            message = "control, invisible or text-direction characters are not allowed"
         errors.append(FieldError(where, message))
     return errors

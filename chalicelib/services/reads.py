@@ -68,7 +68,8 @@ def parse_limit(query: dict[str, str]) -> int:
     raw = query.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT):
+    # a few digits at most: int() refuses (ValueError) beyond 4,300
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_LIMIT):
         raise Failed(validation_error(FieldError("limit", f"an integer from 1 to {MAX_LIMIT}")))
     return int(raw)
 
