@@ -38,10 +38,12 @@ bench: $(STAMP)
 package: $(STAMP)
 	$(PY) scripts/package.py --stage $(STAGE)
 
-## make wheels: the Lambda's Linux wheels into wheels/, for packaging without an index
+## make wheels: the Lambda's Linux wheels into wheels/ and this machine's tools into
+## wheels/host/, for `make package` on a machine without an index (docs/deploy.md)
 wheels: $(STAMP)
 	$(PY) -m pip download --platform manylinux2014_x86_64 --only-binary=:all: \
 		--python-version 3.11 --implementation cp -r requirements.txt -d wheels
+	$(PY) -m pip download -r requirements-dev.txt 'pip>=23,<26.3' -d wheels/host
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

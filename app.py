@@ -421,10 +421,13 @@ def decide_fine(fine_id: str) -> Response:
 @answers
 def appeal_fine(fine_id: str) -> Response:
     """申诉: the one fined, staff or registrant, appeals once."""
-    payer, _ = fined_party()
+    payer, member = fined_party()
     request = webhook_request()
     check_json(request)
-    return json_response(fines().appeal(payer, fine_id, request.body, now()), 200)
+    if member is None:  # a registrant: every outside POST carries a key (API.md)
+        fines().require_key(request.idempotency_key)
+    answer = fines().appeal(payer, fine_id, request.body, now(), registrant=member is None)
+    return json_response(answer, 200)
 
 
 @app.route("/v1/fines/{fine_id}/appeal-decision", methods=["POST"], content_types=ANY_TYPE)

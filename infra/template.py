@@ -66,7 +66,12 @@ def merge_template(stage: str) -> dict[str, Any]:
     }
     resources["IdempotencyStream"] = stream
     for function in FUNCTIONS.values():
-        environment = {"PHONE_HMAC_KEY_PARAMETER": {"Ref": "PhoneHmacKeyParameter"}}
+        environment = {
+            "PHONE_HMAC_KEY_PARAMETER": {"Ref": "PhoneHmacKeyParameter"},
+            # the tables are named after the stack: two projects (or a stack
+            # recreated after a failed first deploy) never collide
+            "TABLE_PREFIX": {"Ref": "AWS::StackName"},
+        }
         entry = resources.setdefault(function, {"Properties": {}})
         entry["Properties"]["Environment"] = {"Variables": environment}
     return {
@@ -89,9 +94,11 @@ def merge_template(stage: str) -> dict[str, Any]:
 
 
 def _table(model: Any, table: str, stage: str) -> dict[str, Any]:
+    """A table as the model reads it; in prod kept through stack updates,
+    deletion and rollbacks (Retain, deletion protection)."""
     schema = model._get_schema()
     properties: dict[str, Any] = {
-        "TableName": f"{APP}-{stage}-{table}",
+        "TableName": {"Fn::Sub": f"${{AWS::StackName}}-{table}"},
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": schema["attribute_definitions"],
         "KeySchema": _hash_first(schema["key_schema"]),

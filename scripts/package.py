@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,9 +28,30 @@ from infra.template import merge_template  # noqa: E402
 LOCAL_ONLY = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", 'PHONE_HMAC_KEY"', "local-fake")
 
 
+def missing_wheels(requirements: Path, folders: list[Path]) -> list[str]:
+    """The pinned requirements with no wheel in any of ``folders``."""
+    have = {w.name.lower() for folder in folders for w in folder.glob("*.whl")}
+    missing = []
+    for line in requirements.read_text().splitlines():
+        pin = line.split("#")[0].strip()
+        if "==" not in pin:
+            continue
+        name, version = (part.strip() for part in pin.split("=="))
+        stem = f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}-"
+        if not any(w.startswith(stem) for w in have):
+            missing.append(pin)
+    return missing
+
+
 def package(stage: str, out: Path) -> Path:
     if stage == "local":
         raise SystemExit("the local stage is never packaged: its credentials are fakes")
+    links = os.environ.get("PIP_FIND_LINKS")
+    if os.environ.get("PIP_NO_INDEX") and links:  # offline: say what is missing, plainly
+        folders = [Path(p) for p in links.split()]
+        missing = missing_wheels(ROOT / "requirements.txt", folders)
+        if missing:
+            raise SystemExit(f"{links} lacks {', '.join(missing)}: run `make wheels` again")
     out.mkdir(parents=True, exist_ok=True)
     merge = out / "merge-template.json"
     merge.write_text(json.dumps(merge_template(stage), indent=2) + "\n")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from chalicelib.errors import Failed, FieldError, Problem, StoreUnavailable, from_refusal, not_found
 from chalicelib.errors import validation_error as invalid
 from chalicelib.observability import count
+from chalicelib.rules.claims import Source
 from chalicelib.rules.fines import (
     OWING,
     PAYER_ROLE,
@@ -41,6 +42,7 @@ from . import audit
 from .exports import excel_csv
 from .ids import derived_id, new_id
 from .intake import Id, Note, PhoneText, Reason, VisitAt, mobile, validated
+from .registrations import valid_idempotency_key
 from .views import local_iso
 
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -54,10 +56,19 @@ STATEMENT_COLUMNS = (
     ("id", "罚单编号"),
     ("rule", "规则"),
     ("occurred_at", "发生时间"),
-    ("amount", "金额（元）"),
+    ("amount", "罚款金额（元）"),
     ("status", "状态"),
+    ("owed", "应缴金额（元）"),
     ("note", "备注"),
 )
+STATUS_ZH = {
+    Status.PROPOSED: "待确认",
+    Status.DISMISSED: "已驳回",
+    Status.DUE: "应缴",
+    Status.APPEALED: "申诉中",
+    Status.UPHELD: "申诉未通过",
+    Status.CANCELLED: "已撤销",
+}
 
 
 class _Record(BaseModel):
@@ -102,8 +113,17 @@ class Fines:
             raise Failed(invalid(FieldError("occurred_at", "in the future")))
         self._check_payer(ask.kind, ask.payer_id)
         masked = mask_phone(mobile(ask.phone, "phone")) if ask.phone else None
+        if ask.visit_id is not None:
+            proposal = self._store.get_fine(derived_id("fn", ask.visit_id, ask.kind.value))
+            if proposal is not None and proposal.payer_id == ask.payer_id:
+                return self._confirm_seen(proposal, caller, now)
+        fine_id = (
+            derived_id("fn", ask.visit_id, ask.kind.value, ask.payer_id)
+            if ask.visit_id is not None
+            else new_id("fn", now)
+        )
         fine = self._new(
-            new_id("fn", now),
+            fine_id,
             ask.kind,
             ask.payer_id,
             occurred,
@@ -114,14 +134,34 @@ class Fines:
             customer_masked=masked,
             note=ask.note,
         )
-        saved = self._store.save_fine(fine)
-        self._audit(saved, "fine.recorded", caller.staff_id, now)
+        try:
+            saved = self._store.save_fine(fine)
+        except Stale:  # the same violation of the same visit, recorded before
+            return self.view(self._get(fine_id))
+        self._audit(saved, "fine.recorded", caller.staff_id)
         count("FineRecorded", rule=saved.kind.value)
         return self.view(saved)
 
-    def propose(self, kind: Kind, payer_id: str, visit: Visit, why: str, now: datetime) -> None:
+    def _confirm_seen(self, proposal: Fine, caller: Staff, now: datetime) -> dict[str, Any]:
+        """A person records what the system already proposed: one fine, not
+        two. The proposal becomes due (unless a manager dismissed it)."""
+        if proposal.status is not Status.PROPOSED:
+            if proposal.status is Status.DISMISSED:
+                message = "The system proposed this violation and a manager dismissed it."
+                raise Failed(Problem("FINE_STATE_CONFLICT", message, proposal.kind.value))
+            return self.view(proposal)
+        fine = self._change(
+            proposal.fine_id,
+            lambda f: decided(f, True, caller.staff_id, now),
+            lambda f: f.status is not Status.PROPOSED,
+        )
+        self._audit(fine, "fine.confirmed", caller.staff_id, detail="recorded by a person")
+        return self.view(fine)
+
+    def propose(self, kind: Kind, payer_id: str, visit: Visit, why: str, now: datetime) -> bool:
         """The system saw it (R-FINE-1/2/4): a proposal a manager confirms or
-        dismisses. One per visit and kind, however often it is seen."""
+        dismisses. One per visit and kind, however often it is seen; True
+        when this call made it."""
         fine = self._new(
             derived_id("fn", visit.visit_id, kind.value),
             kind,
@@ -137,9 +177,15 @@ class Fines:
         try:
             saved = self._store.save_fine(fine)
         except Stale:
-            return  # proposed before
-        self._audit(saved, "fine.proposed", SYSTEM, now)
+            # proposed before; if its audit entry failed then, write it now
+            # (a derived id: written once)
+            earlier = self._store.get_fine(fine.fine_id)
+            if earlier is not None and earlier.version == 1:
+                self._audit(earlier, "fine.proposed", SYSTEM)
+            return False
+        self._audit(saved, "fine.proposed", SYSTEM)
         count("FineProposed", rule=kind.value)
+        return True
 
     def propose_from_arrival(self, visit: Visit, now: datetime) -> None:
         if visit.led_in_by is not None:
@@ -163,32 +209,54 @@ class Fines:
             for visit in self._store.visits_on(day):
                 overdue = form_state(visit, now, self._zone) is FormState.OVERDUE
                 if overdue and visit.consultant_id is not None:
-                    self.propose(
+                    proposed += self.propose(
                         Kind.FORM_REFUSED,
                         visit.consultant_id,
                         visit,
                         "no viewing confirmation form by the end of the visit's day",
                         now,
                     )
-                    proposed += 1
         return proposed
 
     # -- decisions ----------------------------------------------------------------
 
     def decide(self, manager: Staff, fine_id: str, raw: bytes, now: datetime) -> dict[str, Any]:
         confirm = validated(_Decide, raw).action == "confirm"
-        fine = self._change(fine_id, lambda f: decided(f, confirm, manager.staff_id, now))
-        self._audit(fine, f"fine.{'confirmed' if confirm else 'dismissed'}", manager.staff_id, now)
+        wanted = Status.DUE if confirm else Status.DISMISSED
+        fine = self._change(
+            fine_id,
+            lambda f: decided(f, confirm, manager.staff_id, now),
+            lambda f: f.status is wanted and f.decided_by == manager.staff_id,
+        )
+        self._audit(fine, f"fine.{'confirmed' if confirm else 'dismissed'}", manager.staff_id)
         return self.view(fine)
 
-    def appeal(self, payer_id: str, fine_id: str, raw: bytes, now: datetime) -> dict[str, Any]:
-        """申诉: the fined person (or registrant) appeals once, with a reason."""
+    @staticmethod
+    def require_key(idempotency_key: str | None) -> None:
+        """A registrant's appeal carries an Idempotency-Key like every outside
+        POST; a retry of the same appeal is answered as the first."""
+        if not valid_idempotency_key(idempotency_key):
+            raise Failed(
+                invalid(FieldError("Idempotency-Key", "required: 1 to 255 printable ASCII"))
+            )
+
+    def appeal(
+        self, payer_id: str, fine_id: str, raw: bytes, now: datetime, *, registrant: bool = False
+    ) -> dict[str, Any]:
+        """申诉: the fined person (or registrant) appeals once, with a reason.
+        A retry of the same appeal is answered as the first."""
         reason = validated(_Appeal, raw).reason
         current = self._get(fine_id)
         if current.payer_id != payer_id:
+            if registrant:  # outside callers learn nothing of others' fines (API.md)
+                raise Failed(not_found("fine"))
             raise Failed(Problem("FORBIDDEN", "Only the one fined appeals.", current.kind.value))
-        fine = self._change(fine_id, lambda f: appealed(f, payer_id, reason, now))
-        self._audit(fine, "fine.appealed", payer_id, now, detail=reason)
+        fine = self._change(
+            fine_id,
+            lambda f: appealed(f, payer_id, reason, now),
+            lambda f: f.appeal is not None and (f.appeal.by, f.appeal.reason) == (payer_id, reason),
+        )
+        self._audit(fine, "fine.appealed", payer_id, detail=reason)
         return self.view(fine)
 
     def decide_appeal(
@@ -208,21 +276,30 @@ class Fines:
             )
         cancel = ask.outcome == "cancelled"
         fine = self._change(
-            fine_id, lambda f: appeal_decided(f, cancel, manager.staff_id, now, ask.note)
+            fine_id,
+            lambda f: appeal_decided(f, cancel, manager.staff_id, now, ask.note),
+            lambda f: (
+                f.status.value == ask.outcome
+                and f.appeal is not None
+                and f.appeal.decided_by == manager.staff_id
+            ),
         )
-        self._audit(fine, f"fine.appeal_{ask.outcome}", manager.staff_id, now, detail=ask.note)
+        self._audit(fine, f"fine.appeal_{ask.outcome}", manager.staff_id, detail=ask.note)
         return self.view(fine)
 
     # -- reading --------------------------------------------------------------------
 
     def waiting(self, query: dict[str, str], now: datetime) -> dict[str, Any]:
-        """For managers: the proposals and appeals of a local month."""
-        month = self._month(query, now)
+        """For managers: the proposals and appeals waiting, by the local month
+        of the violation; by default this month and the last (a form overdue
+        on the 30th is proposed on the 1st, an appeal comes days later)."""
+        this = self._month(query, now)
+        months = [this] if "month" in query else [_previous(this), this]
         status = query.get("status", "proposed")
         if status not in ("proposed", "appealed"):
             raise Failed(invalid(FieldError("status", "proposed or appealed")))
-        fines = self._store.waiting_fines(Status(status), month)
-        return {"month": month, "status": status, "data": [self.view(f) for f in fines]}
+        fines = [f for m in months for f in self._store.waiting_fines(Status(status), m)]
+        return {"months": months, "status": status, "data": [self.view(f) for f in fines]}
 
     def statement(self, payer_id: str, query: dict[str, str], now: datetime) -> dict[str, Any]:
         """Each fine of the local month, its status, and the total due."""
@@ -250,12 +327,14 @@ class Fines:
                 f["rule"],
                 f["occurred_at"],
                 f["amount"],
-                f["status"],
+                STATUS_ZH[Status(f["status"])],
+                f["amount"] if Status(f["status"]) in OWING else 0,
                 f["note"],
             ]
             for f in statement["fines"]
         ]
-        rows.append(["", "", "", "", "合计应缴", statement["total_due"], "", ""])
+        rows.append([])
+        rows.append(["", "", "", "", "", "", "合计应缴", statement["total_due"], ""])
         return excel_csv([title for _, title in STATEMENT_COLUMNS], rows)
 
     def payer_for(self, caller_id: str, member: Staff | None, query: dict[str, str]) -> str:
@@ -332,13 +411,15 @@ class Fines:
 
     def _check_payer(self, kind: Kind, payer_id: str) -> None:
         role = PAYER_ROLE[kind]
-        if role == "registrant":
-            ok = self._store.get_registrant(payer_id) is not None
+        if role == "registrant":  # R-FINE-5: the channel's lead
+            registrant = self._store.get_registrant(payer_id)
+            ok = registrant is not None and registrant.kind is Source.CHANNEL
         else:
             member = self._store.get_staff(payer_id)
             ok = member is not None and member.role.value == role
         if not ok:
-            raise Failed(invalid(FieldError("payer_id", f"{kind.value} is paid by a {role}")))
+            payer = "channel" if role == "registrant" else role.replace("_", " ")
+            raise Failed(invalid(FieldError("payer_id", f"{kind.value} is paid by a {payer}")))
 
     def _get(self, fine_id: str) -> Fine:
         found = self._store.get_fine(fine_id) if fine_id.startswith("fn_") else None
@@ -346,9 +427,20 @@ class Fines:
             raise Failed(not_found("fine"))
         return found
 
-    def _change(self, fine_id: str, change: Callable[[Fine], Fine | Refusal]) -> Fine:
+    def _change(
+        self,
+        fine_id: str,
+        change: Callable[[Fine], Fine | Refusal],
+        done: Callable[[Fine], bool],
+    ) -> Fine:
+        """Apply ``change`` with one conditional write. If ``done`` already
+        holds, this very change was committed before (a retry after a lost
+        reply or a failed audit write): the fine as it is, written no more."""
         for _ in range(MAX_ATTEMPTS):
-            outcome = change(self._get(fine_id))
+            current = self._get(fine_id)
+            if done(current):
+                return current
+            outcome = change(current)
             if isinstance(outcome, Refusal):
                 raise Failed(from_refusal(outcome))
             try:
@@ -357,14 +449,22 @@ class Fines:
                 continue
         raise StoreUnavailable("too much contention on one fine")
 
-    def _audit(
-        self, fine: Fine, action: str, actor: str, now: datetime, detail: str | None = None
-    ) -> None:
+    def _audit(self, fine: Fine, action: str, actor: str, detail: str | None = None) -> None:
+        """The entry of the change ``fine`` holds, at the time the fine keeps
+        for it, under an id derived from both: a retry writes it once."""
+        appeal = fine.appeal
+        at = {
+            "fine.appealed": appeal.at if appeal else None,
+            "fine.appeal_upheld": appeal.decided_at if appeal else None,
+            "fine.appeal_cancelled": appeal.decided_at if appeal else None,
+            "fine.confirmed": fine.decided_at,
+            "fine.dismissed": fine.decided_at,
+        }.get(action) or fine.recorded_at
         audit.record(
             self._store,
             f"fine:{fine.fine_id}",
             action,
-            now,
+            at,
             actor,
             rule=fine.kind.value,
             detail=f"{fine.amount} yuan, {fine.status.value}" + (f": {detail}" if detail else ""),
@@ -378,6 +478,11 @@ class Fines:
         if not _MONTH.fullmatch(month):
             raise Failed(invalid(FieldError("month", "a local month, YYYY-MM")))
         return month
+
+
+def _previous(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
 
 
 def _days_ended(since: datetime, now: datetime, zone: ZoneInfo) -> list[date]:

@@ -80,7 +80,7 @@ class Sweep:
         self._store.record_run(self.JOB, run_id, now, datetime.now(UTC), dict(counts))
         self._store.advance_watermark(self.JOB, now)
         for name, n in counts.items():
-            count(f"Sweep{name.title()}", value=n)
+            count("Sweep" + name.title().replace("_", ""), value=n)
         logger.info("sweep finished", extra={"counts": dict(counts)})
         return dict(counts)
 
@@ -153,7 +153,7 @@ class Reclaim:
         self._store.record_run(self.JOB, run_id, now, datetime.now(UTC), dict(counts))
         self._store.advance_watermark(self.JOB, now)
         for name, n in counts.items():
-            count(f"Reclaim{name.title()}", value=n)
+            count("Reclaim" + name.title().replace("_", ""), value=n)
         logger.info("reclaim finished", extra={"counts": dict(counts)})
         return dict(counts)
 

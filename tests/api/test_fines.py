@@ -13,6 +13,7 @@ import pytest
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.services import container
+from chalicelib.store import Store, StoreUnavailable
 from tests.api.floor_support import Floor, person
 from tests.conftest import payload
 from tests.support import body, shanghai, signed_headers
@@ -51,11 +52,17 @@ def test_each_kind_a_person_pays_has_its_default_amount(api, floor, kind, payer_
 
 
 def test_flyer_impostors_are_fined_to_the_channels_lead(api, floor):
-    """R-FINE-5: 100 yuan, paid by the channel (the registrant)."""
+    """R-FINE-5: 100 yuan, paid by the channel (the registrant), and only a
+    channel: an agency's or a platform's id is refused."""
     channel = api.registrant(Source.CHANNEL)
     recorded = fine(floor, "R-FINE-5", channel.registrant_id)
     assert recorded["amount"] == 100
     assert recorded["payer_id"] == channel.registrant_id
+    agency = api.registrant(Source.DISTRIBUTION)
+    r = floor.manager.post("/v1/fines", {"kind": "R-FINE-5", "payer_id": agency.registrant_id})
+    assert payload(r)["error"]["fields"] == [
+        {"field": "payer_id", "message": "R-FINE-5 is paid by a channel"}
+    ]
 
 
 def test_the_payer_must_be_who_the_rule_says(api, floor, consultant):
@@ -113,22 +120,111 @@ def test_a_visit_not_greeted_proposes_r_fine_2_and_a_manager_dismisses(api, floo
     assert payload(again)["error"]["code"] == "FINE_STATE_CONFLICT"
 
 
-def test_a_form_overdue_past_its_day_proposes_r_fine_4(api, floor, clock):
-    """R-FINE-4 proposed by the hourly sweep once the visit's day has ended."""
+def received(api, floor, phone: str) -> tuple[dict, object]:
+    """A channel customer's visit of 27 November, decided and assigned."""
     channel = api.registrant(Source.CHANNEL)
-    r = api.register(channel, body(phone="13812345678", visit_at="2026-11-27T09:50:00+08:00"))
-    visit = floor.arrive(phone="13812345678")
+    r = api.register(channel, body(phone=phone, visit_at="2026-11-27T09:50:00+08:00"))
+    visit = floor.arrive(phone=phone)
     floor.decide(visit["id"], payload(r)["registration_id"])
     (receiver,) = floor.consultants(1)
     floor.on_duty("2026-11-27", receiver)
     floor.assign(visit["id"])
+    return visit, receiver
+
+
+def test_a_form_overdue_past_its_day_proposes_r_fine_4_and_a_manager_confirms(api, floor, clock):
+    """R-FINE-4 proposed by the hourly sweep once the visit's day has ended;
+    a visit whose form was filed is not proposed."""
+    visit, receiver = received(api, floor, "13812345678")
+    filed, filer = received(api, floor, "13912345678")
+    assert filer.post(f"/v1/visits/{filed['id']}/form", {}).status_code == 201
     container.sweep().run(shanghai("2026-11-27 23:00"))
     assert payload(floor.manager.get("/v1/fines?status=proposed"))["data"] == []
     clock.move_to(shanghai("2026-11-28 00:30"))
     container.sweep().run(shanghai("2026-11-28 00:30"))
     container.sweep().run(shanghai("2026-11-28 01:30"))  # run again: one proposal
     (proposal,) = payload(floor.manager.get("/v1/fines?status=proposed"))["data"]
-    assert (proposal["rule"], proposal["payer_id"]) == ("R-FINE-4", receiver.id)
+    assert (proposal["rule"], proposal["payer_id"], proposal["visit_id"]) == (
+        "R-FINE-4",
+        receiver.id,
+        visit["id"],
+    )
+    r = floor.manager.post(f"/v1/fines/{proposal['id']}/decision", {"action": "confirm"})
+    assert payload(r)["status"] == "due"
+    assert payload(receiver.get("/v1/fines/statement?month=2026-11"))["total_due"] == 100
+
+
+def test_last_months_proposals_wait_in_the_queue_on_the_1st(api, floor, clock):
+    """A violation of 30 November is still in the managers' queue on 1 December."""
+    clock.move_to(shanghai("2026-11-30 18:00"))
+    floor.arrive(greeted=False)
+    clock.move_to(shanghai("2026-12-01 09:00"))
+    waiting = payload(floor.manager.get("/v1/fines"))
+    assert waiting["months"] == ["2026-11", "2026-12"]
+    assert [f["rule"] for f in waiting["data"]] == ["R-FINE-2"]
+    only = payload(floor.manager.get("/v1/fines?month=2026-12"))
+    assert only["data"] == []
+
+
+def test_a_violation_recorded_and_proposed_is_fined_once(api, floor, consultant):
+    """R-FINE-1 seen by the system and recorded by the front desk for the
+    same visit: the proposal is confirmed, not doubled."""
+    visit = floor.arrive(led_in_by=consultant.id)
+    doc = {"kind": "R-FINE-1", "payer_id": consultant.id, "visit_id": visit["id"]}
+    first = floor.desk.post("/v1/fines", doc)
+    again = floor.desk.post("/v1/fines", doc)
+    assert payload(first)["id"] == payload(again)["id"]
+    assert payload(first)["status"] == "due"
+    statement = payload(consultant.get("/v1/fines/statement"))
+    assert (len(statement["fines"]), statement["total_due"]) == (1, 100)
+
+
+def test_a_proposal_whose_audit_failed_is_audited_by_the_retry(api, floor, monkeypatch):
+    """Every change is in the audit trail, even when its first audit write
+    failed (503) and the front desk retried the arrival."""
+    original = Store.append_audit
+    failed: list[bool] = []
+
+    def flaky(self, entry, **kwargs):
+        if entry.action == "fine.proposed" and not failed:
+            failed.append(True)
+            raise StoreUnavailable("injected")
+        return original(self, entry, **kwargs)
+
+    monkeypatch.setattr(Store, "append_audit", flaky)
+    doc = {"party_size": 1, "greeted": False}
+    assert floor.desk.post("/v1/visits", doc, key="arrival-1").status_code == 503
+    retry = floor.desk.post("/v1/visits", doc, key="arrival-1")
+    assert retry.headers.get("Idempotent-Replayed") == "true"
+    floor.desk.post("/v1/visits", doc, key="arrival-1")
+    (proposal,) = payload(floor.manager.get("/v1/fines"))["data"]
+    trail = api.store.audit_trail(f"fine:{proposal['id']}")
+    assert [e.action for e in trail] == ["fine.proposed"]
+
+
+def test_a_decision_whose_answer_was_lost_is_answered_again(
+    api, floor, consultant, monkeypatch, clock
+):
+    """The manager's retry after a 503 gets the fine as decided, audited once."""
+    floor.arrive(led_in_by=consultant.id)
+    (proposal,) = payload(floor.manager.get("/v1/fines"))["data"]
+    clock.shift(timedelta(minutes=5))
+    original = Store.append_audit
+    failed: list[bool] = []
+
+    def flaky(self, entry, **kwargs):
+        if entry.action == "fine.confirmed" and not failed:
+            failed.append(True)
+            raise StoreUnavailable("injected")
+        return original(self, entry, **kwargs)
+
+    monkeypatch.setattr(Store, "append_audit", flaky)
+    path = f"/v1/fines/{proposal['id']}/decision"
+    assert floor.manager.post(path, {"action": "confirm"}).status_code == 503
+    retry = floor.manager.post(path, {"action": "confirm"})
+    assert (retry.status_code, payload(retry)["status"]) == (200, "due")
+    trail = api.store.audit_trail(f"fine:{proposal['id']}")
+    assert [e.action for e in trail] == ["fine.proposed", "fine.confirmed"]
 
 
 def test_an_appeal_cancelled_stays_in_the_ledger_and_owes_nothing(api, floor, consultant):
@@ -169,12 +265,11 @@ def test_a_channels_appeal_is_answered_by_the_site_manager(api, floor):
     channel = api.registrant(Source.CHANNEL)
     recorded = fine(floor, "R-FINE-5", channel.registrant_id)
     raw = json.dumps({"reason": "不是我们的人"}).encode()
-    r = api.client.http.post(
-        f"/v1/fines/{recorded['id']}/appeal",
-        headers=signed_headers(channel, raw, key=None),
-        body=raw,
-    )
+    headers = signed_headers(channel, raw, key="appeal-1")
+    r = api.client.http.post(f"/v1/fines/{recorded['id']}/appeal", headers=headers, body=raw)
     assert r.status_code == 200, r.body
+    again = api.client.http.post(f"/v1/fines/{recorded['id']}/appeal", headers=headers, body=raw)
+    assert (again.status_code, payload(again)) == (200, payload(r))  # a retry, answered again
     r = floor.manager.post(f"/v1/fines/{recorded['id']}/appeal-decision", {"outcome": "cancelled"})
     assert r.status_code == 403
     r = floor.site_manager.post(
@@ -213,15 +308,20 @@ def test_the_month_is_the_shanghai_month(api, floor, consultant, clock):
 def test_the_statement_csv_reads_back_with_the_bom(api, floor, consultant, clock):
     fine(floor, "R-FINE-1", consultant.id, note="带客未经前台")
     clock.shift(timedelta(minutes=1))
-    fine(floor, "R-FINE-4", consultant.id)
+    appealed = fine(floor, "R-FINE-4", consultant.id)
+    consultant.post(f"/v1/fines/{appealed['id']}/appeal", {"reason": "表格已交"})
     r = consultant.get("/v1/fines/statement?format=csv")
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/csv")
     assert r.body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
-    assert [row["规则"] for row in rows[:2]] == ["R-FINE-1", "R-FINE-4"]
+    assert [(row["规则"], row["状态"]) for row in rows[:2]] == [
+        ("R-FINE-1", "应缴"),
+        ("R-FINE-4", "申诉中"),
+    ]
     assert rows[0]["备注"] == "带客未经前台"
-    assert rows[-1]["金额（元）"] == "200"
+    assert [row["应缴金额（元）"] for row in rows[:2]] == ["100", "0"]
+    assert (rows[-1]["状态"], rows[-1]["应缴金额（元）"]) == ("合计应缴", "100")
 
 
 def test_every_change_to_a_fine_is_in_its_audit_trail(api, floor, consultant, clock):

@@ -58,7 +58,7 @@ def channel_fined(ctx: Ctx) -> tuple[str, Any]:
 
 def signed_post(ctx: Ctx, path: str, registrant: Any, doc: Any) -> Any:
     raw = json.dumps(doc).encode()
-    headers = signed_headers(registrant, raw, key=None)
+    headers = signed_headers(registrant, raw, key="appeal-1")
     return ctx.api.client.http.post(path, headers=headers, body=raw)
 
 
@@ -191,13 +191,23 @@ def appeal_invalid(ctx: Ctx) -> list[Any]:
     ]
 
 
-def appeal_by_another(ctx: Ctx) -> list[Any]:
+def appeal_by_another(ctx: Ctx) -> Any:
+    fine_id, _ = recorded(ctx)
+    return call(ctx, POST, on(APPEAL, fine_id=fine_id), Role.CONSULTANT, {"reason": "不是我"})
+
+
+def appeal_of_anothers_fine_by_a_registrant(ctx: Ctx) -> Any:
+    """Outside callers learn nothing of fines not theirs: 404, not 403."""
     fine_id, _ = recorded(ctx)
     channel = ctx.api.registrant(Source.CHANNEL)
-    return [
-        call(ctx, POST, on(APPEAL, fine_id=fine_id), Role.CONSULTANT, {"reason": "不是我"}),
-        signed_post(ctx, on(APPEAL, fine_id=fine_id), channel, {"reason": "不是我"}),
-    ]
+    return signed_post(ctx, on(APPEAL, fine_id=fine_id), channel, {"reason": "不是我"})
+
+
+def appeal_by_a_registrant_without_a_key(ctx: Ctx) -> Any:
+    fine_id, channel = channel_fined(ctx)
+    raw = json.dumps({"reason": "不是我们的人"}).encode()
+    headers = signed_headers(channel, raw, key=None)
+    return ctx.api.client.http.post(on(APPEAL, fine_id=fine_id), headers=headers, body=raw)
 
 
 def appeal_twice(ctx: Ctx) -> Any:
@@ -314,6 +324,8 @@ FINE_CASES = [
     Case(POST, DECISION, 409, decision_on_a_due_fine),
     Case(POST, APPEAL, 200, appeal_made),
     Case(POST, APPEAL, 400, appeal_invalid),
+    Case(POST, APPEAL, 400, appeal_by_a_registrant_without_a_key),
+    Case(POST, APPEAL, 404, appeal_of_anothers_fine_by_a_registrant),
     Case(POST, APPEAL, 403, appeal_by_another),
     Case(POST, APPEAL, 404, fine_gone(APPEAL, Role.CONSULTANT, {"reason": "x"})),
     Case(POST, APPEAL, 409, appeal_twice),

@@ -88,8 +88,7 @@ def test_every_table_is_declared_as_the_code_reads_it(template, model):
     table = TABLES[model]
     resource = template["Resources"][logical_id(table)]
     props = resource["Properties"]
-    prefix = CONFIG["stages"]["prod"]["environment_variables"]["TABLE_PREFIX"]
-    assert props["TableName"] == f"{prefix}-{table}"
+    assert props["TableName"] == {"Fn::Sub": f"${{AWS::StackName}}-{table}"}
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["DeletionProtectionEnabled"] is True
@@ -105,6 +104,12 @@ def test_every_table_is_declared_as_the_code_reads_it(template, model):
         assert "TimeToLiveSpecification" not in props
     else:
         assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+
+
+def test_the_api_is_regional(template):
+    """China's regions have no edge-optimized endpoints."""
+    api = template["Resources"]["RestAPI"]["Properties"]
+    assert api["EndpointConfiguration"] == "REGIONAL"
 
 
 def test_only_prod_tables_are_protected_from_deletion():
@@ -231,6 +236,7 @@ def test_no_local_secret_reaches_the_packaged_template(packaged, template):
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["PHONE_HMAC_KEY_PARAMETER"] == {"Ref": "PhoneHmacKeyParameter"}
         assert variables["STAGE"] == "prod"
+        assert variables["TABLE_PREFIX"] == {"Ref": "AWS::StackName"}  # the tables' names
     assert (
         template["Parameters"]["PhoneHmacKeyParameter"]["Default"]
         == "/sales-office/prod/phone-hmac-key"
@@ -254,3 +260,14 @@ def test_every_function_has_its_own_role_with_its_policy_file(template):
         assert document == json.loads((ROOT / ".chalice" / policy_file).read_text())
         for statement in document["Statement"]:
             assert all("*" not in action for action in statement["Action"])
+
+
+def test_packaging_offline_names_the_wheels_that_are_missing(tmp_path, monkeypatch):
+    """PIP_NO_INDEX with a wheel folder that lacks a pinned requirement: a
+    plain message, before chalice fails somewhere inside pip."""
+    (tmp_path / "boto3-1.44.8-py3-none-any.whl").write_bytes(b"")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
+    with pytest.raises(SystemExit, match="lacks aws-lambda-powertools==") as refused:
+        package("prod", tmp_path / "out")
+    assert "boto3" not in str(refused.value)
