@@ -35,7 +35,14 @@ class Problem:
 
 
 class StoreUnavailable(RuntimeError):
-    """The store could not be reached or stayed throttled after retries."""
+    """The store could not be reached or stayed throttled after retries.
+    ``ambiguous``: the request may have reached DynamoDB and been applied (a
+    lost reply, a timeout, a 500), so the caller must not be told nothing
+    was written."""
+
+    def __init__(self, message: str, *, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous
 
 
 class Failed(Exception):
@@ -64,7 +71,19 @@ def not_found(what: str) -> Problem:
     return Problem("NOT_FOUND", f"No such {what}.")
 
 
-def unavailable() -> Problem:
+# a write whose outcome is unknown has settled by then; as long as a request
+# with the same key counts as in progress (services/registrations.py)
+UNCERTAIN_RETRY_SECONDS = 30
+
+
+def unavailable(ambiguous: bool = False) -> Problem:
+    if ambiguous:
+        return Problem(
+            "UNAVAILABLE",
+            "The store did not confirm the change; it may have been made. Retry with the same "
+            "Idempotency-Key after Retry-After: it receives the outcome, never a second one.",
+            retry_after=UNCERTAIN_RETRY_SECONDS,
+        )
     return Problem(
         "UNAVAILABLE",
         "The store is unavailable; nothing was written. Retry with the same Idempotency-Key.",

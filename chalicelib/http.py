@@ -94,8 +94,8 @@ def answers(view: Any) -> Any:
             return view(*args, **kwargs)
         except Failed as failed:
             return problem_response(failed.problem)
-        except StoreUnavailable:
+        except StoreUnavailable as exc:
             logger.exception("store unavailable")
-            return problem_response(unavailable())
+            return problem_response(unavailable(exc.ambiguous))
 
     return wrapper

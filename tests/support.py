@@ -72,3 +72,13 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
         )
         for model in ALL_MODELS
     }
+
+
+def empty_tables() -> None:
+    """Every table emptied: a test that loops over fresh starts."""
+    from chalicelib.store.tables import ALL_MODELS
+
+    for model in ALL_MODELS:
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.errors import (
+    UNCERTAIN_RETRY_SECONDS,
     Failed,
     FieldError,
     Problem,
@@ -60,7 +61,7 @@ FEED_SOURCES = frozenset({Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE}
 # A claim made by the same key less than this long ago belongs to a request
 # still running (409); older, its request died after the decisive write and a
 # retry completes it. Longer than the API function's timeout.
-IN_PROGRESS_SECONDS = 30
+IN_PROGRESS_SECONDS = UNCERTAIN_RETRY_SECONDS
 # Lost races before giving up with 503; each loss means another registration
 # for the same customer committed, so a few are plenty.
 MAX_ATTEMPTS = 5

@@ -59,6 +59,10 @@ class Faults:
             return None
         status, code = self._outage[1]
         self.attempts += 1
+        # every before-send handler runs: moto's (the store) would still do
+        # the write. A URL it does not serve makes it pass, as DynamoDB would
+        # if the request never reached it.
+        request.url = "https://fault.invalid/"
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "x"})
         headers = {"x-amzn-RequestId": "fault", "Content-Type": "application/x-amz-json-1.0"}
         return AWSResponse(request.url, status, headers, _Body(body.encode()))
