@@ -53,6 +53,15 @@ def day_buckets(since: datetime, until: datetime) -> Iterator[str]:
         day += timedelta(days=1)
 
 
+def month_buckets(since: datetime, until: datetime) -> Iterator[str]:
+    """The UTC months of (since, until], as the pool index keys them."""
+    year, month = since.astimezone(UTC).year, since.astimezone(UTC).month
+    last = until.astimezone(UTC)
+    while (year, month) <= (last.year, last.month):
+        yield f"{year:04d}-{month:02d}"
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
 class Sweep:
     """R-PROT-2 / R-REG-3: ``protection.ending_soon``, ``protection.ended`` and
     ``registration.lapsed`` for each registrant's feed, once each."""
@@ -150,6 +159,8 @@ class Reclaim:
             for key, customer in self._store.due_for_reclaim(bucket, now):
                 counts["read"] += 1
                 self._reclaim(key, customer, now, counts)
+        if self._earlier_run_died(run_id):
+            self._complete_audit(since, now)
         self._store.record_run(self.JOB, run_id, now, datetime.now(UTC), dict(counts))
         self._store.advance_watermark(self.JOB, now)
         for name, n in counts.items():
@@ -174,17 +185,34 @@ class Reclaim:
                 current = conflict.current or self._store.get_customer(key)
                 continue
             counts["reclaimed"] += 1
-            self._store.append_audit(
-                AuditEntry(
-                    subject=customer_subject(key),
-                    entry_id=derived_id("au", key, "reclaimed", due.isoformat()),
-                    at=due,
-                    action="customer.reclaimed",
-                    actor="reclaim",
-                    request_id=None,
-                    rule="R-RECLAIM-1",
-                    detail=f"from {current.tenures[-1].consultant_id}",
-                ),
-                once=True,
-            )
+            self._audit(key, pooled, due)
             return
+
+    def _earlier_run_died(self, run_id: str) -> bool:
+        """A recent run other than this one that never finished."""
+        recent = self._store.runs(self.JOB, limit=3)
+        return any(r["run_id"] != run_id and r["finished_at"] is None for r in recent)
+
+    def _complete_audit(self, since: datetime, now: datetime) -> None:
+        """A run that died between a reclaim and its audit entry left the
+        customer in the pool, no longer due: its entry is written here (once,
+        by its derived id). Read only after such a death: the pool's months."""
+        for month in month_buckets(since, now):
+            for key, customer in self._store.pooled(month):
+                if customer.pooled_at is not None and since <= customer.pooled_at <= now:
+                    self._audit(key, customer, customer.pooled_at)
+
+    def _audit(self, key: str, pooled: Customer, due: datetime) -> None:
+        self._store.append_audit(
+            AuditEntry(
+                subject=customer_subject(key),
+                entry_id=derived_id("au", key, "reclaimed", due.isoformat()),
+                at=due,
+                action="customer.reclaimed",
+                actor="reclaim",
+                request_id=None,
+                rule="R-RECLAIM-1",
+                detail=f"from {pooled.tenures[-1].consultant_id}",
+            ),
+            once=True,
+        )

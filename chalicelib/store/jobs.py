@@ -71,6 +71,7 @@ class JobMethods:
             )
             return [
                 {
+                    "run_id": i.run.rpartition("#")[2],
                     "started_at": i.started_at,
                     "finished_at": i.finished_at,
                     "counts": {

@@ -12,6 +12,14 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
 THROTTLE = (400, "ProvisionedThroughputExceededException")
+WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+class Crash(BaseException):
+    """The process dies (a Lambda timeout, an out-of-memory kill): nothing
+    in the code may catch it, so it is not an Exception."""
+
+
 SERVER_ERROR = (500, "InternalServerError")
 
 
@@ -30,6 +38,8 @@ class Faults:
         self.attempts = 0  # HTTP attempts answered with a fault
         self._outage: tuple[int, tuple[int, str]] | None = None
         self._lost: int | None = None
+        self._crash_after: int | None = None
+        self.writes = 0
         self._events.register("before-call.dynamodb", self._count, unique_id="faults-count")
         self._events.register("before-send.dynamodb", self._send, unique_id="faults-send")
         self._events.register("after-call.dynamodb", self._after, unique_id="faults-after")
@@ -42,9 +52,14 @@ class Faults:
         """The ``call``-th call (from now) reaches DynamoDB; its reply never comes back."""
         self._lost = len(self.calls) + call
 
+    def crash_after_write(self, write: int) -> None:
+        """The process dies right after the ``write``-th write (from now) committed."""
+        self._crash_after = self.writes + write
+
     def clear(self) -> None:
         self._outage = None
         self._lost = None
+        self._crash_after = None
 
     def remove(self) -> None:
         self._events.unregister("before-call.dynamodb", unique_id="faults-count")
@@ -67,7 +82,12 @@ class Faults:
         headers = {"x-amzn-RequestId": "fault", "Content-Type": "application/x-amz-json-1.0"}
         return AWSResponse(request.url, status, headers, _Body(body.encode()))
 
-    def _after(self, **_: Any) -> None:
+    def _after(self, model: Any, **_: Any) -> None:
+        if model.name in WRITES:
+            self.writes += 1
+            if self.writes == self._crash_after:
+                self._crash_after = None
+                raise Crash(f"died after write {self.writes} ({model.name})")
         if self._lost is not None and len(self.calls) == self._lost:
             self._lost = None
             raise ReadTimeoutError(endpoint_url="https://dynamodb (reply lost)")

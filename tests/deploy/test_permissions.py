@@ -39,10 +39,12 @@ STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:L
 _REREAD = ("dynamodb:GetItem", "customers", None)
 # a notice whose first writer died before its event (store/feed.py: re-stamp)
 _RESTAMP = ("dynamodb:GetItem", "events", None)
+# after a run died between a reclaim and its audit entry (services/jobs.py)
+_POOL_REPAIR = ("dynamodb:Query", "customers", "by_pool")
 UNSEEN_BUT_NEEDED: dict[str, set[Use]] = {
     "api_handler": {_RESTAMP},
     "expiry_sweep": {_REREAD, _RESTAMP},
-    "monthly_reclaim": {_REREAD},
+    "monthly_reclaim": {_REREAD, _POOL_REPAIR},
 }
 
 
