@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench package wheels lint fmt typecheck clean
+.PHONY: run test fuzz bench package wheels lint fmt typecheck clean
 
 STAGE ?= prod
 
@@ -27,11 +27,18 @@ run: $(STAMP)
 test: $(STAMP) node_modules/.bin/dynalite
 	$(PY) -m pytest
 
+## make fuzz: the adversarial suite at length (2,000 state-machine examples, long
+## schema fuzzing); `make test` runs the bounded versions
+fuzz: $(STAMP) node_modules/.bin/dynalite
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/adversarial
+
 ## make bench: DynamoDB requests and capacity per registration, import time;
-## items the sweep and the reclaim read against what is due (100,000 customers)
-bench: $(STAMP)
+## items the sweep and the reclaim read against what is due (100,000 customers);
+## the launch-day burst through HTTP on dynalite against its raw conditional puts
+bench: $(STAMP) node_modules/.bin/dynalite
 	$(PY) benchmarks/registration.py
 	$(PY) benchmarks/jobs.py
+	$(PY) benchmarks/burst.py
 
 ## make package STAGE=prod: build/<stage>/sam.json (tables, queue, alarms merged in)
 ## and build/<stage>/deployment.zip; offline: PIP_NO_INDEX=1 PIP_FIND_LINKS=$$PWD/wheels

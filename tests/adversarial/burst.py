@@ -1,0 +1,113 @@
+"""The launch-day burst: many registrants registering many phones at once,
+through the HTTP layer (Chalice's own threaded local server, in this
+process) against whatever store the settings name (dynalite for the test
+and the benchmark). Shared by tests/adversarial/test_burst.py and
+benchmarks/burst.py."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import queue
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from chalice.config import Config
+from chalice.local import create_local_server
+
+from chalicelib.rules.records import Registrant
+from chalicelib.signing import signature_header
+
+
+@dataclass(frozen=True)
+class Reply:
+    registrant_id: str
+    phone: str
+    status: int
+    registration_id: str | None
+
+
+@contextmanager
+def served(app: object) -> Iterator[int]:
+    """The app on a free port of 127.0.0.1, until the block ends."""
+    original = app.__class__
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = create_local_server(app, Config.create(), "127.0.0.1", port)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        server.shutdown()
+        server.server.server_close()
+        app.__class__ = original  # create_local_server made current_request per thread
+
+
+def burst(
+    port: int, registrants: list[Registrant], phones: list[str], total: int, threads: int
+) -> tuple[list[Reply], float]:
+    """``total`` registrations, each of a random phone by a random registrant,
+    from ``threads`` threads with a kept-alive connection each: (the replies,
+    seconds)."""
+    rng = random.Random(7)
+    work: queue.Queue[tuple[Registrant, str, int]] = queue.Queue()
+    for n in range(total):
+        work.put((rng.choice(registrants), rng.choice(phones), n))
+    replies: list[Reply] = []
+    lock = threading.Lock()
+    start = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        start.wait()
+        while True:
+            try:
+                registrant, phone, n = work.get_nowait()
+            except queue.Empty:
+                break
+            for _ in range(5):  # a dropped connection: reconnect, retry with the same key
+                try:
+                    reply = _register(connection, registrant, phone, f"burst-{n}")
+                    break
+                except (ConnectionError, http.client.HTTPException):
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            else:
+                raise RuntimeError(f"request {n} failed five times")
+            with lock:
+                replies.append(reply)
+        connection.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in pool:
+        t.join()
+    return replies, time.perf_counter() - began
+
+
+def _register(
+    connection: http.client.HTTPConnection, registrant: Registrant, phone: str, key: str
+) -> Reply:
+    visit = datetime.now(UTC).replace(microsecond=0).isoformat()
+    raw = json.dumps({"customer": {"name": "客户", "phone": phone}, "visit_at": visit}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Registrant-Id": registrant.registrant_id,
+        "X-Signature": signature_header(registrant.secret, int(time.time()), raw),
+        "Idempotency-Key": key,
+    }
+    connection.request("POST", "/v1/registrations", body=raw, headers=headers)
+    response = connection.getresponse()
+    doc = json.loads(response.read())
+    return Reply(registrant.registrant_id, phone, response.status, doc.get("registration_id"))
