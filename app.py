@@ -16,7 +16,14 @@ from chalice.app import (
     Response,
 )
 
-from chalicelib.http import answer_response, answers, json_response, normalize_chalice_error
+from chalicelib.errors import FieldError, validation_error
+from chalicelib.http import (
+    answer_response,
+    answers,
+    json_response,
+    normalize_chalice_error,
+    problem_response,
+)
 from chalicelib.observability import http_middleware, job_middleware
 from chalicelib.rules.policy import Policy
 from chalicelib.rules.reclaim import utc_cron
@@ -61,6 +68,29 @@ ANY_TYPE = ["*/*"]  # the service answers 415 itself, in the one error shape
 @app.middleware("http")
 def one_error_shape(event, get_response):  # type: ignore[no-untyped-def]
     return normalize_chalice_error(get_response(event))
+
+
+# The query parameters each route reads; any other is refused (400), as an
+# unknown body field is: a misspelt `cursur` must not silently restart a feed.
+QUERY_PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/v1/registrations"): frozenset({"limit", "cursor"}),
+    ("GET", "/v1/events"): frozenset({"limit", "cursor"}),
+    ("GET", "/v1/visits"): frozenset({"date"}),
+    ("GET", "/v1/forms"): frozenset({"date"}),
+    ("GET", "/v1/reports/daily"): frozenset({"date", "format"}),
+    ("GET", "/v1/fines"): frozenset({"month", "status"}),
+    ("GET", "/v1/fines/statement"): frozenset({"month", "payer", "format"}),
+}
+
+
+@app.middleware("http")
+def known_query_parameters(event, get_response):  # type: ignore[no-untyped-def]
+    route = (event.method, (event.context or {}).get("resourcePath", ""))
+    unknown = sorted(set(event.query_params or {}) - QUERY_PARAMETERS.get(route, frozenset()))
+    if unknown:
+        fields = [FieldError(name[:64], "unknown query parameter") for name in unknown[:10]]
+        return problem_response(validation_error(*fields))
+    return get_response(event)
 
 
 def now() -> datetime:

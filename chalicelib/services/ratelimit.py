@@ -28,8 +28,11 @@ class RateLimiter:
         """Take a token; None when allowed, else the seconds to wait."""
         with self._lock:
             bucket = self._buckets.setdefault(caller, _Bucket(float(self._burst), now))
-            bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self._rate)
-            bucket.at = now
+            # requests served side by side may bring their clocks out of order:
+            # an earlier instant refills nothing (and never drains the bucket)
+            elapsed = max(0.0, now - bucket.at)
+            bucket.tokens = min(self._burst, bucket.tokens + elapsed * self._rate)
+            bucket.at = max(bucket.at, now)
             if bucket.tokens >= 1:
                 bucket.tokens -= 1
                 return None

@@ -15,8 +15,8 @@ import pytest
 
 from app import app
 from chalicelib.rules.claims import Source
-from chalicelib.rules.staff import Role
 from chalicelib.services import staff as staff_service
+from tests.adversarial.bad_input_roles import role_for
 from tests.conftest import payload
 from tests.support import signed_headers, snapshot
 
@@ -27,25 +27,6 @@ SIGNED = {
     ("GET", "/v1/registrations"),
     ("GET", "/v1/registrations/{registration_id}"),
     ("GET", "/v1/events"),
-}
-ROLE = {  # a role each staff route lets in; the rest is refused before any input is read
-    "/v1/consultant-registrations": Role.CONSULTANT,
-    "/v1/late-approvals": Role.SALES_MANAGER,
-    "/v1/visits/{visit_id}/decisions": Role.CHANNEL_ASSISTANT,
-    "/v1/visits/{visit_id}/sign-ins": Role.CHANNEL_ASSISTANT,
-    "/v1/visits/{visit_id}/form": Role.CONSULTANT,
-    "/v1/visits/{visit_id}/exemption": Role.SITE_MANAGER,
-    "/v1/forms": Role.CHANNEL_ASSISTANT,
-    "/v1/reports/daily": Role.SALES_ADMIN,
-    "/v1/pool": Role.SALES_MANAGER,
-    "/v1/pool/assignments": Role.SALES_MANAGER,
-    "/v1/deals": Role.SALES_MANAGER,
-    "/v1/fines/{fine_id}/decision": Role.SALES_MANAGER,
-    "/v1/fines/{fine_id}/appeal-decision": Role.SALES_MANAGER,
-    "/v1/fines/{fine_id}/appeal": Role.CONSULTANT,
-    "/v1/fines/statement": Role.CONSULTANT,
-    ("GET", "/v1/fines"): Role.SALES_MANAGER,
-    ("PUT", "/v1/rosters/{day}"): Role.SALES_MANAGER,
 }
 # a body of the right shape for each writing route; the corpus spoils it
 BASES: dict[tuple[str, str], dict[str, Any]] = {
@@ -204,7 +185,7 @@ def headers_for(api: Any, method: str, path: str, raw: bytes) -> dict[str, str]:
     if (method, path) in SIGNED:
         channel = api.registrant(Source.CHANNEL)
         return signed_headers(channel, raw, key="k-1")
-    role = ROLE.get((method, path)) or ROLE.get(path) or _default_role(path)
+    role = role_for(method, path)
     now = datetime.now(UTC)
     member = staff_service.create_staff(api.store, role.value, role, now)
     token = staff_service.issue_token(api.store, member.staff_id, now).token
@@ -213,10 +194,6 @@ def headers_for(api: Any, method: str, path: str, raw: bytes) -> dict[str, str]:
         "Content-Type": "application/json",
         "Idempotency-Key": "k-1",
     }
-
-
-def _default_role(path: str) -> Role:
-    return Role.FRONT_DESK
 
 
 def assert_refused_and_nothing_written(api: Any, method: str, path: str, raw: bytes) -> None:

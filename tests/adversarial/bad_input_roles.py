@@ -1,0 +1,39 @@
+"""A role each staff route admits (the rest are refused before any input
+is read): the adversarial tests call every route as someone it lets in."""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib.rules.staff import Role
+
+ROLE: dict[
+    str | tuple[str, str], Role
+] = {  # a role each staff route lets in; the rest is refused before any input is read
+    "/v1/consultant-registrations": Role.CONSULTANT,
+    "/v1/late-approvals": Role.SALES_MANAGER,
+    "/v1/visits/{visit_id}/decisions": Role.CHANNEL_ASSISTANT,
+    "/v1/visits/{visit_id}/sign-ins": Role.CHANNEL_ASSISTANT,
+    "/v1/visits/{visit_id}/form": Role.CONSULTANT,
+    "/v1/visits/{visit_id}/exemption": Role.SITE_MANAGER,
+    "/v1/forms": Role.CHANNEL_ASSISTANT,
+    "/v1/reports/daily": Role.SALES_ADMIN,
+    "/v1/pool": Role.SALES_MANAGER,
+    "/v1/pool/assignments": Role.SALES_MANAGER,
+    "/v1/deals": Role.SALES_MANAGER,
+    "/v1/fines/{fine_id}/decision": Role.SALES_MANAGER,
+    "/v1/fines/{fine_id}/appeal-decision": Role.SALES_MANAGER,
+    "/v1/fines/{fine_id}/appeal": Role.CONSULTANT,
+    "/v1/fines/statement": Role.CONSULTANT,
+    ("GET", "/v1/fines"): Role.SALES_MANAGER,
+    ("PUT", "/v1/rosters/{day}"): Role.SALES_MANAGER,
+}
+
+
+def role_for(method: str, path: str) -> Role:
+    """``path`` as the route declares it, or as sent (ids filled in)."""
+    for (m, p), role in ((k if isinstance(k, tuple) else (method, k), v) for k, v in ROLE.items()):
+        pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"
+        if m == method and re.match(pattern, path):
+            return role
+    return Role.FRONT_DESK
