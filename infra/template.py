@@ -228,8 +228,16 @@ def _alarms(stage: str) -> dict[str, Any]:
             Threshold=1,
         ),
     }
-    for table in TABLES.values():
+    for model, table in TABLES.items():
         name = {"Ref": logical_id(table)}
+        # the table's own throttles and each index's (an index throttles apart)
+        where: list[list[dict[str, Any]]] = [[{"Name": "TableName", "Value": name}]] + [
+            [
+                {"Name": "TableName", "Value": name},
+                {"Name": "GlobalSecondaryIndexName", "Value": index["index_name"]},
+            ]
+            for index in model._get_schema()["global_secondary_indexes"]
+        ]
         metrics = [
             {
                 "Id": f"m{n}",
@@ -238,17 +246,19 @@ def _alarms(stage: str) -> dict[str, Any]:
                     "Metric": {
                         "Namespace": "AWS/DynamoDB",
                         "MetricName": metric,
-                        "Dimensions": [{"Name": "TableName", "Value": name}],
+                        "Dimensions": dimensions,
                     },
                     "Period": 300,
                     "Stat": "Sum",
                 },
             }
-            for n, metric in enumerate(("ReadThrottleEvents", "WriteThrottleEvents"))
+            for n, (dimensions, metric) in enumerate(
+                (d, m) for d in where for m in ("ReadThrottleEvents", "WriteThrottleEvents")
+            )
         ]
         throttled = {
             "Id": "throttled",
-            "Expression": "FILL(m0, 0) + FILL(m1, 0)",
+            "Expression": " + ".join(f"FILL({m['Id']}, 0)" for m in metrics),
             "Label": "throttled requests",
             "ReturnData": True,
         }

@@ -111,6 +111,10 @@ class Fines:
         occurred = ask.occurred_at or now
         if occurred > now:
             raise Failed(invalid(FieldError("occurred_at", "in the future")))
+        this_month = local_date(now, self._zone).strftime("%Y-%m")
+        if local_date(occurred, self._zone).strftime("%Y-%m") < _previous(this_month):
+            # older months' statements are settled: no fine is added to them
+            raise Failed(invalid(FieldError("occurred_at", "this month or the last")))
         self._check_payer(ask.kind, ask.payer_id)
         masked = mask_phone(mobile(ask.phone, "phone")) if ask.phone else None
         if ask.visit_id is not None:

@@ -333,3 +333,15 @@ def test_every_change_to_a_fine_is_in_its_audit_trail(api, floor, consultant, cl
     trail = api.store.audit_trail(f"fine:{recorded['id']}")
     assert [e.action for e in trail] == ["fine.recorded", "fine.appealed", "fine.appeal_upheld"]
     assert all(e.rule == "R-FINE-1" for e in trail)
+
+
+def test_a_fine_is_recorded_in_this_month_or_the_last_only(api, floor, consultant, clock):
+    """Older months' statements are settled; the Shanghai month decides."""
+    clock.move_to(shanghai("2026-12-01 00:30"))  # still 30 November in UTC
+    late = {"kind": "R-FINE-1", "payer_id": consultant.id}
+    ok = floor.manager.post("/v1/fines", {**late, "occurred_at": "2026-11-01T00:00:00+08:00"})
+    assert ok.status_code == 201
+    old = floor.manager.post("/v1/fines", {**late, "occurred_at": "2026-10-31T23:59:00+08:00"})
+    assert payload(old)["error"]["fields"] == [
+        {"field": "occurred_at", "message": "this month or the last"}
+    ]

@@ -271,3 +271,23 @@ def test_packaging_offline_names_the_wheels_that_are_missing(tmp_path, monkeypat
     with pytest.raises(SystemExit, match="lacks aws-lambda-powertools==") as refused:
         package("prod", tmp_path / "out")
     assert "boto3" not in str(refused.value)
+
+
+def test_each_throttle_alarm_watches_its_table_and_every_index(template):
+    for model, table in TABLES.items():
+        alarm = template["Resources"][f"{logical_id(table)}ThrottleAlarm"]["Properties"]
+        watched = {
+            next(
+                (
+                    d["Value"]
+                    for d in m["MetricStat"]["Metric"]["Dimensions"]
+                    if d["Name"] == "GlobalSecondaryIndexName"
+                ),
+                None,
+            )
+            for m in alarm["Metrics"]
+            if "MetricStat" in m
+        }
+        indexes = {i["index_name"] for i in model._get_schema()["global_secondary_indexes"]}
+        assert watched == {None} | indexes, table
+        assert len(alarm["Metrics"]) <= 10  # CloudWatch's limit per alarm
