@@ -53,7 +53,7 @@ from chalicelib.services.container import (
     visits,
 )
 from chalicelib.services.daily_report import as_csv
-from chalicelib.services.registrations import WebhookRequest, check_json
+from chalicelib.services.registrations import WebhookRequest, check_json, required_key
 from chalicelib.settings import settings
 from chalicelib.store import store
 
@@ -455,7 +455,7 @@ def appeal_fine(fine_id: str) -> Response:
     request = webhook_request()
     check_json(request)
     if member is None:  # a registrant: every outside POST carries a key (API.md)
-        fines().require_key(request.idempotency_key)
+        required_key(request.idempotency_key)
     answer = fines().appeal(payer, fine_id, request.body, now(), registrant=member is None)
     return json_response(answer, 200)
 

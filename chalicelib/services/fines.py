@@ -41,15 +41,12 @@ from chalicelib.store import Stale, Store
 from . import audit
 from .exports import excel_csv
 from .ids import derived_id, new_id
-from .intake import Id, Note, PhoneText, Reason, VisitAt, mobile, validated
-from .registrations import valid_idempotency_key
+from .intake import Id, Note, PhoneText, Reason, VisitAt, is_id, mobile, validated
 from .views import local_iso
 
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 MAX_ATTEMPTS = 5
 SYSTEM = "system"  # who records a proposal
-DECIDERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})
 STATEMENT_COLUMNS = (
     ("month", "月份"),
     ("payer_id", "被罚人"),
@@ -111,8 +108,7 @@ class Fines:
         occurred = ask.occurred_at or now
         if occurred > now:
             raise Failed(invalid(FieldError("occurred_at", "in the future")))
-        this_month = local_date(now, self._zone).strftime("%Y-%m")
-        if local_date(occurred, self._zone).strftime("%Y-%m") < _previous(this_month):
+        if self._local_month(occurred) < _previous(self._local_month(now)):
             # older months' statements are settled: no fine is added to them
             raise Failed(invalid(FieldError("occurred_at", "this month or the last")))
         self._check_payer(ask.kind, ask.payer_id)
@@ -235,15 +231,6 @@ class Fines:
         self._audit(fine, f"fine.{'confirmed' if confirm else 'dismissed'}", manager.staff_id)
         return self.view(fine)
 
-    @staticmethod
-    def require_key(idempotency_key: str | None) -> None:
-        """A registrant's appeal carries an Idempotency-Key like every outside
-        POST; a retry of the same appeal is answered as the first."""
-        if not valid_idempotency_key(idempotency_key):
-            raise Failed(
-                invalid(FieldError("Idempotency-Key", "required: 1 to 255 printable ASCII"))
-            )
-
     def appeal(
         self, payer_id: str, fine_id: str, raw: bytes, now: datetime, *, registrant: bool = False
     ) -> dict[str, Any]:
@@ -345,7 +332,7 @@ class Fines:
         """Whose statement: one's own (a registrant's too); managers may read
         anyone's."""
         payer = query.get("payer", caller_id)
-        if not _ID.fullmatch(payer):
+        if not is_id(payer):
             raise Failed(invalid(FieldError("payer", "a staff or registrant id")))
         if payer != caller_id and (member is None or member.role not in MANAGERS):
             raise Failed(Problem("FORBIDDEN", "Each one reads their own statement.", None))
@@ -404,7 +391,7 @@ class Fines:
             payer_id=payer_id,
             occurred_at=occurred,
             amount=amount(kind, self._policy),
-            month=local_date(occurred, self._zone).strftime("%Y-%m"),
+            month=self._local_month(occurred),
             status=status,
             recorded_by=recorded_by,
             recorded_at=now,
@@ -475,10 +462,14 @@ class Fines:
             entry_id=derived_id("au", fine.fine_id, action, str(fine.version)),
         )
 
+    def _local_month(self, at: datetime) -> str:
+        """YYYY-MM of ``at`` in the project's zone: the month a fine belongs to."""
+        return local_date(at, self._zone).strftime("%Y-%m")
+
     def _month(self, query: dict[str, str], now: datetime) -> str:
         month = query.get("month")
         if month is None:
-            return local_date(now, self._zone).strftime("%Y-%m")
+            return self._local_month(now)
         if not _MONTH.fullmatch(month):
             raise Failed(invalid(FieldError("month", "a local month, YYYY-MM")))
         return month

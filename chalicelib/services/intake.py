@@ -29,7 +29,16 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_Te
 Note = Annotated[str, StringConstraints(max_length=500, pattern=_Lines)]
 PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 # an id we issued (reg_…, stf_…, vi_…): letters, digits, _ and -
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+_ID_PATTERN = r"^[A-Za-z0-9_\-]+$"
+_MAX_ID = 64
+Id = Annotated[str, StringConstraints(min_length=1, max_length=_MAX_ID, pattern=_ID_PATTERN)]
+
+
+def is_id(text: str) -> bool:
+    """``text`` has the shape of an ``Id`` (for ids outside a body: a query)."""
+    return len(text) <= _MAX_ID and re.fullmatch(_ID_PATTERN, text) is not None
+
+
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_Text)]
 
 _ISO_WITH_OFFSET = re.compile(

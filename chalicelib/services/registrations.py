@@ -173,7 +173,7 @@ class Registrations:
         customer at the accompanied visit (R-REG-4)."""
         try:
             check_json(req)
-            key = _required_key(idempotency_key)
+            key = required_key(idempotency_key)
             body = parse_staff_registration(req.body)
             customer_key = self._key(body.phone)
             ctx = self._store.load_registration_context(consultant.staff_id, key, customer_key)
@@ -211,7 +211,7 @@ class Registrations:
             raise Failed(unauthenticated())
         if req.idempotency_key is None or not valid_idempotency_key(req.idempotency_key):
             self.authenticate(req, now)
-        key = _required_key(req.idempotency_key)
+        key = required_key(req.idempotency_key)
         peeked = peek_phone(req.body)
         peeked_key = self._key(peeked) if peeked else None
         ctx = self._store.load_registration_context(req.registrant_id, key, peeked_key)
@@ -431,7 +431,8 @@ def check_json(req: WebhookRequest) -> None:
         raise Failed(Problem("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json."))
 
 
-def _required_key(key: str | None) -> str:
+def required_key(key: str | None) -> str:
+    """The Idempotency-Key every outside POST carries, or Failed(400)."""
     if key is None or not valid_idempotency_key(key):
         raise Failed(
             validation_error(

@@ -3,15 +3,12 @@ version; statements and the managers' queue are index queries by month."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
-from pynamodb.expressions.condition import Condition
-
 from chalicelib.rules.fines import Appeal, Fine, Kind, Status
 
-from .errors import Stale
-from .failures import is_condition_failure, unavailable_on_outage
+from .failures import unavailable_on_outage
 from .mapping import position
 from .models import AppealMap, FineItem
+from .versioned import save_versioned
 
 # statuses a manager has to act on: listed in the sparse "waiting" index
 WAITING = frozenset({Status.PROPOSED, Status.APPEALED})
@@ -21,20 +18,9 @@ class FineMethods:
     def save_fine(self, fine: Fine) -> Fine:
         """Store the fine if nobody changed it since it was read (a new one:
         if its id is free), else Stale."""
-        version = (fine.version or 0) + 1
-        condition: Condition = (
-            FineItem.fine_id.does_not_exist()
-            if fine.version is None
-            else FineItem.version == fine.version
-        )
-        try:
-            with unavailable_on_outage():
-                _item(fine, version).save(condition=condition)
-        except PutError as exc:
-            if not is_condition_failure(exc):
-                raise
-            raise Stale(fine.fine_id) from exc
-        return _fine(_item(fine, version))
+        item = _item(fine, (fine.version or 0) + 1)
+        save_versioned(item, FineItem.fine_id, FineItem.version, fine.version, fine.fine_id)
+        return _fine(item)
 
     def get_fine(self, fine_id: str) -> Fine | None:
         with unavailable_on_outage():

@@ -9,15 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from pynamodb.exceptions import PutError
-from pynamodb.expressions.condition import Condition
-
 from chalicelib.rules.floor import Visit
 from chalicelib.rules.records import AuditEntry
 from chalicelib.rules.rotation import Roster
 
-from .errors import Stale
-from .failures import is_condition_failure, unavailable_on_outage
+from .failures import unavailable_on_outage
 from .mapping import (
     audit_from_item,
     roster_from_item,
@@ -26,6 +22,7 @@ from .mapping import (
     visit_to_item,
 )
 from .models import AuditItem, RosterItem, VisitItem
+from .versioned import save_versioned
 
 
 class FloorMethods:
@@ -41,20 +38,8 @@ class FloorMethods:
 
     def save_visit(self, visit: Visit, now: datetime) -> Visit:
         """Store the visit if nobody changed it since it was read (else Stale)."""
-        version = (visit.version or 0) + 1
-        item = visit_to_item(visit, version)
-        condition: Condition = (
-            VisitItem.visit_id.does_not_exist()
-            if visit.version is None
-            else VisitItem.version == visit.version
-        )
-        try:
-            with unavailable_on_outage():
-                item.save(condition=condition)
-        except PutError as exc:
-            if not is_condition_failure(exc):
-                raise
-            raise Stale(visit.visit_id) from exc
+        item = visit_to_item(visit, (visit.version or 0) + 1)
+        save_versioned(item, VisitItem.visit_id, VisitItem.version, visit.version, visit.visit_id)
         return visit_from_item(item)
 
     def visits_on(self, day: date) -> list[Visit]:
@@ -83,21 +68,10 @@ class FloorMethods:
     def save_roster(self, roster: Roster, now: datetime) -> Roster:
         """Store the roster if nobody changed it since it was read (else Stale):
         two front-desk devices never hand out the same turn."""
-        version = (roster.version or 0) + 1
-        item = roster_to_item(roster, version)
+        item = roster_to_item(roster, (roster.version or 0) + 1)
         item.updated_at = now
-        condition: Condition = (
-            RosterItem.day.does_not_exist()
-            if roster.version is None
-            else RosterItem.version == roster.version
-        )
-        try:
-            with unavailable_on_outage():
-                item.save(condition=condition)
-        except PutError as exc:
-            if not is_condition_failure(exc):
-                raise
-            raise Stale(roster.day.isoformat()) from exc
+        day = roster.day.isoformat()
+        save_versioned(item, RosterItem.day, RosterItem.version, roster.version, day)
         return roster_from_item(item)
 
     # -- the daily report (R-REG-2) ---------------------------------------------------
