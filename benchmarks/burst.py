@@ -19,9 +19,9 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,8 @@ def raw_conditional_puts(endpoint: str, total: int, threads: int) -> float:
     straight from boto3 on ``threads`` threads: puts per second."""
     import boto3
 
+    from tests.adversarial.burst import timed_together
+
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     client.create_table(
         TableName="raw-puts",
@@ -75,11 +77,10 @@ def raw_conditional_puts(endpoint: str, total: int, threads: int) -> float:
         BillingMode="PAY_PER_REQUEST",
     )
     per_thread = total // threads
-    barrier = threading.Barrier(threads + 1)
 
-    def put(t: int) -> None:
+    def put(t: int, ready: Callable[[], object]) -> None:
         own = boto3.client("dynamodb", endpoint_url=endpoint)
-        barrier.wait()
+        ready()
         for n in range(per_thread):
             own.put_item(
                 TableName="raw-puts",
@@ -87,14 +88,7 @@ def raw_conditional_puts(endpoint: str, total: int, threads: int) -> float:
                 ConditionExpression="attribute_not_exists(k)",
             )
 
-    pool = [threading.Thread(target=put, args=(t,)) for t in range(threads)]
-    for p in pool:
-        p.start()
-    barrier.wait()
-    began = time.perf_counter()
-    for p in pool:
-        p.join()
-    return per_thread * threads / (time.perf_counter() - began)
+    return per_thread * threads / timed_together(threads, put)
 
 
 def main() -> None:

@@ -39,8 +39,7 @@ from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
 from chalicelib.services.container import reset
 from chalicelib.store import Store, create_tables, store
-from chalicelib.store.tables import ALL_MODELS
-from tests.support import encode, make_registrant, shanghai, signed_headers
+from tests.support import empty_tables, encode, make_registrant, shanghai, signed_headers
 
 
 @pytest.fixture(scope="session")
@@ -58,10 +57,7 @@ def tables(_moto: None) -> Iterator[Store]:
     """The app's tables on moto, emptied for this test."""
     reset()
     current = store()
-    for model in ALL_MODELS:
-        with model.batch_write() as batch:
-            for item in model.scan():
-                batch.delete(item)
+    empty_tables()
     yield current
     reset()
 

@@ -13,7 +13,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ from chalice.config import Config
 from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
 from chalicelib.rules.records import Registrant
-from chalicelib.signing import signature_header
+from tests.support import signed_headers
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,10 @@ def burst(
         work.put((rng.choice(registrants), rng.choice(phones), n))
     replies: list[Reply] = []
     lock = threading.Lock()
-    start = threading.Barrier(threads + 1)
 
-    def worker() -> None:
+    def worker(_: int, ready: Callable[[], object]) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        start.wait()
+        ready()
         while True:
             try:
                 registrant, phone, n = work.get_nowait()
@@ -106,14 +105,22 @@ def burst(
                 replies.append(reply)
         connection.close()
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    start.wait()
+    seconds = timed_together(threads, worker)
+    return replies, seconds
+
+
+def timed_together(threads: int, target: Callable[[int, Callable[[], object]], None]) -> float:
+    """Run ``target(t, ready)`` on ``threads`` threads, each calling ``ready()``
+    once set up: the seconds from all being ready to all being done."""
+    barrier = threading.Barrier(threads + 1)
+    pool = [threading.Thread(target=target, args=(t, barrier.wait)) for t in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
     began = time.perf_counter()
-    for t in pool:
-        t.join()
-    return replies, time.perf_counter() - began
+    for thread in pool:
+        thread.join()
+    return time.perf_counter() - began
 
 
 def _register(
@@ -121,12 +128,7 @@ def _register(
 ) -> Reply:
     visit = datetime.now(UTC).replace(microsecond=0).isoformat()
     raw = json.dumps({"customer": {"name": "客户", "phone": phone}, "visit_at": visit}).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "X-Registrant-Id": registrant.registrant_id,
-        "X-Signature": signature_header(registrant.secret, int(time.time()), raw),
-        "Idempotency-Key": key,
-    }
+    headers = signed_headers(registrant, raw, key=key)
     connection.request("POST", "/v1/registrations", body=raw, headers=headers)
     response = connection.getresponse()
     doc = json.loads(response.read())

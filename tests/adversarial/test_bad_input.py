@@ -16,7 +16,7 @@ import pytest
 from app import app
 from chalicelib.rules.claims import Source
 from chalicelib.services import staff as staff_service
-from tests.adversarial.bad_input_roles import role_for
+from tests.adversarial.routes import concrete, role_for
 from tests.conftest import payload
 from tests.support import signed_headers, snapshot
 
@@ -78,17 +78,6 @@ HUGE = "9" * 10_000
 
 def routes() -> list[tuple[str, str]]:
     return sorted((m, p) for p, methods in app.routes.items() for m in methods)
-
-
-def concrete(path: str) -> str:
-    for name, value in (
-        ("{visit_id}", "vi_x"),
-        ("{fine_id}", "fn_x"),
-        ("{day}", "2026-11-28"),
-        ("{registration_id}", "rg_x"),
-    ):
-        path = path.replace(name, value)
-    return path
 
 
 # -- the corpus ----------------------------------------------------------------

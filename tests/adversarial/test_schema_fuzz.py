@@ -30,8 +30,8 @@ from chalicelib.rules.claims import Source
 from chalicelib.services import staff as staff_service
 from chalicelib.signing import signature_header
 from chalicelib.store import store
-from tests.adversarial.bad_input_roles import role_for
 from tests.adversarial.burst import served
+from tests.adversarial.routes import role_for
 from tests.support import make_registrant
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"

@@ -179,19 +179,24 @@ def test_a_violation_recorded_and_proposed_is_fined_once(api, floor, consultant)
     assert (len(statement["fines"]), statement["total_due"]) == (1, 100)
 
 
-def test_a_proposal_whose_audit_failed_is_audited_by_the_retry(api, floor, monkeypatch):
-    """Every change is in the audit trail, even when its first audit write
-    failed (503) and the front desk retried the arrival."""
+def audit_fails_once(monkeypatch, action: str) -> None:
+    """The first audit write of ``action`` finds the store unavailable."""
     original = Store.append_audit
     failed: list[bool] = []
 
     def flaky(self, entry, **kwargs):
-        if entry.action == "fine.proposed" and not failed:
+        if entry.action == action and not failed:
             failed.append(True)
             raise StoreUnavailable("injected")
         return original(self, entry, **kwargs)
 
     monkeypatch.setattr(Store, "append_audit", flaky)
+
+
+def test_a_proposal_whose_audit_failed_is_audited_by_the_retry(api, floor, monkeypatch):
+    """Every change is in the audit trail, even when its first audit write
+    failed (503) and the front desk retried the arrival."""
+    audit_fails_once(monkeypatch, "fine.proposed")
     doc = {"party_size": 1, "greeted": False}
     assert floor.desk.post("/v1/visits", doc, key="arrival-1").status_code == 503
     retry = floor.desk.post("/v1/visits", doc, key="arrival-1")
@@ -209,16 +214,7 @@ def test_a_decision_whose_answer_was_lost_is_answered_again(
     floor.arrive(led_in_by=consultant.id)
     (proposal,) = payload(floor.manager.get("/v1/fines"))["data"]
     clock.shift(timedelta(minutes=5))
-    original = Store.append_audit
-    failed: list[bool] = []
-
-    def flaky(self, entry, **kwargs):
-        if entry.action == "fine.confirmed" and not failed:
-            failed.append(True)
-            raise StoreUnavailable("injected")
-        return original(self, entry, **kwargs)
-
-    monkeypatch.setattr(Store, "append_audit", flaky)
+    audit_fails_once(monkeypatch, "fine.confirmed")
     path = f"/v1/fines/{proposal['id']}/decision"
     assert floor.manager.post(path, {"action": "confirm"}).status_code == 503
     retry = floor.manager.post(path, {"action": "confirm"})

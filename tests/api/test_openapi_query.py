@@ -12,19 +12,13 @@ from app import QUERY_PARAMETERS, app
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.services.intake import MAX_BODY_BYTES
-from tests.adversarial.bad_input_roles import role_for
+from tests.adversarial.routes import concrete, role_for
 from tests.api.test_openapi import Case, Ctx, conform, spec  # noqa: F401 (the fixture)
 from tests.api.test_openapi_floor import call, token
 from tests.conftest import payload
 from tests.support import body, encode
 
 SIGNED = {"/v1/registrations", "/v1/registrations/{registration_id}", "/v1/events"}
-
-
-def concrete(path: str) -> str:
-    for name, value in (("{visit_id}", "vi_x"), ("{fine_id}", "fn_x"), ("{day}", "2026-11-28")):
-        path = path.replace(name, value)
-    return path.replace("{registration_id}", "rg_x")
 
 
 def with_unknown_parameter(method: str, path: str) -> Any:

@@ -19,7 +19,6 @@ from chalice import test as chalice_test
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.settings import settings
-from chalicelib.store.tables import ALL_MODELS
 from tests.api.floor_support import Floor, person
 from tests.api.test_openapi import CASES, Ctx
 from tests.api.test_openapi_fines import FINE_CASES
@@ -27,7 +26,7 @@ from tests.api.test_openapi_floor import FLOOR_CASES
 from tests.conftest import payload
 from tests.deploy.usage import Usage, Use
 from tests.jobs.test_stream import TTL, record
-from tests.support import body, shanghai
+from tests.support import body, empty_tables, shanghai
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
@@ -111,16 +110,9 @@ def usage(tables, monkeypatch) -> Usage:
     return recorder
 
 
-def empty(store: Any) -> None:
-    for model in ALL_MODELS:
-        with model.batch_write() as batch:
-            for item in model.scan():
-                batch.delete(item)
-
-
 def run_every_conformance_case(api: Any, usage: Usage) -> None:
     for case in (*CASES, *FLOOR_CASES, *FINE_CASES):
-        empty(api.store)
+        empty_tables()
         with (
             pytest.MonkeyPatch.context() as patch,
             time_machine.travel(shanghai("2026-11-27 10:00"), tick=False) as clock,
@@ -168,7 +160,7 @@ def run_every_job(api: Any, usage: Usage, clock: Any) -> None:
 
 def test_each_function_is_granted_exactly_the_table_actions_it_uses(api, usage, clock):
     run_every_conformance_case(api, usage)
-    empty(api.store)
+    empty_tables()
     run_every_job(api, usage, clock)
     assert set(usage.seen) == set(FUNCTIONS), "every function ran"
     for function in FUNCTIONS:

@@ -1,5 +1,5 @@
-"""A role each staff route admits (the rest are refused before any input
-is read): the adversarial tests call every route as someone it lets in."""
+"""Calling every route: a role each staff route admits (the rest are
+refused before any input is read), and its path with ids filled in."""
 
 from __future__ import annotations
 
@@ -37,3 +37,15 @@ def role_for(method: str, path: str) -> Role:
         if m == method and re.match(pattern, path):
             return role
     return Role.FRONT_DESK
+
+
+def concrete(path: str) -> str:
+    """A route's path with made-up ids, days and registrations filled in."""
+    for name, value in (
+        ("{visit_id}", "vi_x"),
+        ("{fine_id}", "fn_x"),
+        ("{day}", "2026-11-28"),
+        ("{registration_id}", "rg_x"),
+    ):
+        path = path.replace(name, value)
+    return path
