@@ -106,7 +106,8 @@ def test_a_visit_when_the_window_closes_is_not_recognized(api, floor, held, cloc
 
 
 def test_a_distribution_visit_without_the_agency_is_not_recognized(api, floor, held, clock):
-    """R-REG-3: the agency must accompany the customer."""
+    """R-FLOOR-1 / R-REG-3: the agency registers first, then brings the
+    customer; a customer who comes without it confirms nothing."""
     _agency, registration_id = held
     clock.shift(timedelta(hours=1))
     visit = floor.arrive(phone=PHONE)
