@@ -16,7 +16,8 @@ from chalice.app import (
     Response,
 )
 
-from chalicelib.errors import FieldError, validation_error
+from chalicelib import console
+from chalicelib.errors import Failed, FieldError, not_found, validation_error
 from chalicelib.http import (
     answer_response,
     answers,
@@ -156,6 +157,32 @@ def list_events() -> Response:
     at = now()
     caller = registrations().authenticate(webhook_request(), at)
     return json_response(reads().events(caller, query(), at), 200)
+
+
+# -- the console (zh-CN pages; every call they make is one of the routes here) --
+
+
+@app.route("/console", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def console_page() -> Response:
+    if str((current().context or {}).get("path", "")).endswith("/"):
+        # the page's relative links need the address without the slash
+        return Response(body="", status_code=308, headers={"Location": "../console"})
+    return console_file("index.html")
+
+
+@app.route("/console/{name}", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def console_asset(name: str) -> Response:
+    return console_file(name)
+
+
+def console_file(name: str) -> Response:
+    found = console.asset(name)
+    if found is None:
+        raise Failed(not_found("console file"))
+    headers = {"Content-Type": found.content_type, **console.HEADERS}
+    return Response(body=found.body, status_code=200, headers=headers)
 
 
 # -- staff (bearer tokens) ---------------------------------------------------
@@ -307,8 +334,10 @@ def visits_of_customer() -> Response:
 @app.route("/v1/forms", methods=["GET"], content_types=ANY_TYPE)
 @answers
 def forms_of_day() -> Response:
-    staff_member(REVIEWERS)
-    return json_response(visits().forms(query(), now()), 200)
+    """The day's forms; a consultant sees the ones they owe or filed."""
+    caller = staff_member(REVIEWERS | {Role.CONSULTANT})
+    mine = caller.staff_id if caller.role is Role.CONSULTANT else None
+    return json_response(visits().forms(query(), now(), mine), 200)
 
 
 @app.route("/v1/rosters/{day}", methods=["PUT"], content_types=ANY_TYPE)

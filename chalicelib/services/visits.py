@@ -194,13 +194,18 @@ class Visits:
             "data": [visit_view(v, now, self._zone) for v in visits],
         }
 
-    def forms(self, query: dict[str, str], now: datetime) -> dict[str, Any]:
-        """R-FLOOR-5: the day's forms by state, for the channel assistant."""
+    def forms(
+        self, query: dict[str, str], now: datetime, consultant_id: str | None = None
+    ) -> dict[str, Any]:
+        """R-FLOOR-5: the day's forms by state, for the channel assistant; a
+        consultant's own (the visits they received), given ``consultant_id``."""
         day = self.day(query, now)
         by_state: dict[str, list[dict[str, Any]]] = {
             s.value: [] for s in FormState if s is not FormState.NOT_REQUIRED
         }
         for visit in self._store.visits_on(day):
+            if consultant_id is not None and visit.consultant_id != consultant_id:
+                continue
             state = form_state(visit, now, self._zone)
             if state is not FormState.NOT_REQUIRED:
                 by_state[state.value].append(visit_view(visit, now, self._zone))

@@ -46,6 +46,7 @@ def concrete(path: str) -> str:
         ("{fine_id}", "fn_x"),
         ("{day}", "2026-11-28"),
         ("{registration_id}", "rg_x"),
+        ("{name}", "console.js"),
     ):
         path = path.replace(name, value)
     return path

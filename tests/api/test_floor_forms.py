@@ -49,6 +49,26 @@ def test_a_form_not_filed_by_the_end_of_the_day_is_overdue(api, floor, clock):
     assert forms["pending"] == []
 
 
+def test_a_consultant_sees_only_the_forms_they_owe(api, floor, clock):
+    """R-FLOOR-5: the receiving consultant's list, for the console's form screen."""
+    visit, consultant = received_channel_visit(api, floor, "13812345678")
+    other_visit, other = received_channel_visit(api, floor, "13912345678")
+    assert other.id != consultant.id
+    mine = payload(consultant.get(f"/v1/forms?date={TODAY}"))
+    assert [v["id"] for v in mine["pending"]] == [visit["id"]]
+    assert [v["id"] for v in payload(other.get("/v1/forms"))["pending"]] == [other_visit["id"]]
+    assert (
+        consultant.post(f"/v1/visits/{visit['id']}/form", {"note": "看了样板间"}).status_code == 201
+    )
+    mine = payload(consultant.get(f"/v1/forms?date={TODAY}"))
+    assert mine["pending"] == [] and [v["id"] for v in mine["filed"]] == [visit["id"]]
+    everyone = payload(floor.assistant.get(f"/v1/forms?date={TODAY}"))
+    assert {v["id"] for v in everyone["pending"] + everyone["filed"]} == {
+        visit["id"],
+        other_visit["id"],
+    }
+
+
 def test_an_overdue_form_is_cleared_by_the_site_managers_exemption(api, floor, clock):
     """R-FLOOR-5: a gift-only customer needs no form once the site manager signs."""
     visit, _ = received_channel_visit(api, floor, "13812345678")

@@ -45,6 +45,7 @@ from tests.conftest import payload
 from tests.support import body, make_registrant
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+TEXT_MEDIA = {"text/csv", "text/html", "text/javascript", "text/css"}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 VISITED = "2026-11-27T09:30:00+08:00"  # the clock fixture stands at 10:00 Shanghai
@@ -131,8 +132,12 @@ def conform(spec: dict[str, Any], method: str, path: str, response: Any) -> None
     declared = resolved(spec, op["responses"][status])
 
     media = (header(response, "Content-Type") or "").split(";")[0].strip()
-    if media == "text/csv":  # a download: declared, and not JSON
-        assert media in declared["content"], f"{method} {path} {status} sent undeclared CSV"
+    if "content" not in declared:  # a redirect: no body, and its Location
+        assert not response.body, f"{method} {path} {status} sent an undeclared body"
+        assert all(header(response, n) for n, h in declared["headers"].items() if h["required"])
+        return
+    if media in TEXT_MEDIA:  # a download or a console file: declared, and not JSON
+        assert media in declared["content"], f"{method} {path} {status} sent undeclared {media}"
         return
     assert media == "application/json", media
     schema = declared["content"]["application/json"]["schema"]

@@ -43,7 +43,7 @@ ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("POST", "/v1/visits/vi_x/form", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/visits/vi_x/exemption", frozenset({Role.SITE_MANAGER})),
     ("POST", "/v1/visit-lookups", FLOOR_READERS),
-    ("GET", "/v1/forms", REVIEWERS),
+    ("GET", "/v1/forms", REVIEWERS | {Role.CONSULTANT}),
     ("PUT", "/v1/rosters/2026-11-28", frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})),
     (
         "GET",

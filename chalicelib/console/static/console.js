@@ -1,0 +1,991 @@
+// The sales-office console: one page per role, every action one call to the
+// same API that curl uses, with the staff member's bearer token. No build
+// step, no framework: what is in this file is what the browser runs.
+"use strict";
+
+(() => {
+  const TOKEN_KEY = "sales-office.staff-token"; // sessionStorage: gone with the tab
+  const ZONE = "Asia/Shanghai";
+
+  // -- words --------------------------------------------------------------------
+
+  const ROLE_NAMES = {
+    front_desk: "前台",
+    consultant: "置业顾问",
+    channel_assistant: "渠道助理",
+    sales_admin: "销管",
+    sales_manager: "销售经理",
+    site_manager: "案场经理",
+    party_a_admin: "甲方管理员",
+  };
+
+  // each rule of RULES.md in one plain sentence, shown with every refusal
+  const RULES = {
+    "R-REG-1": "置业顾问须在客户到访当天（北京时间）报备；逾期补录须经销售经理批准，最晚到次日 18:00。",
+    "R-REG-2": "渠道须在带客到访当天报备；逾期补录须经销售经理批准，最晚到次日 18:00。",
+    "R-REG-3": "分销须在到访前至少 30 分钟报备，并在报备后 24 小时内陪同客户到访；过早或过期的到访不予认可。",
+    "R-REG-4": "全民经纪人须先经甲方认证才能推荐，到访时出示身份证，与认证记录核对一致。",
+    "R-DUP-1": "客户已有有效保护（保护期未结束、分销临时保护仍在有效期，或仍归属置业顾问），重复报备无效，先到先得。",
+    "R-PROT-1": "同一客户含首次最多被推荐两次；第二次保护结束后不再接受推荐。",
+    "R-PROT-2": "首次推荐保护 60 天，第二次 30 天，到期时刻即结束。",
+    "R-PROT-3": "电商报备按首次推荐保护，保护期内其他报备方不能报备。",
+    "R-RECLAIM-1": "最后一次到访满 3 个月且未成交的客户，每月 1 日 02:00 收回公共池，由销售经理重新分配。",
+    "R-FLOOR-1": "分销和全民经纪人须先报备，再陪同客户到访。",
+    "R-FLOOR-2": "客户先由前台询客并登记到离时间；判客由渠道助理完成，置业顾问不得提前接待或干预。",
+    "R-FLOOR-3": "渠道客户由置业顾问按轮排接待，由前台分配。",
+    "R-FLOOR-4": "渠道客户须签到；同组到访但不是一家人、各自有购房意向的，分别登记为不同客户。",
+    "R-FLOOR-5": "接待渠道客户后，置业顾问须填写带看确认单；仅领礼品的客户、冒充客户的派单人员经案场经理签字可豁免。",
+    "R-FINE-1": "前台询客之前，置业顾问（含渠道）私自接待或引领客户：罚顾问，每次 100 元。",
+    "R-FINE-2": "前台未按标准话术询客或缩减话术：罚前台，每次 30 元。",
+    "R-FINE-3": "置业顾问拒绝为客户签到：罚顾问 100 元。",
+    "R-FINE-4": "置业顾问拒绝填写带看确认单：罚顾问 100 元。",
+    "R-FINE-5": "派单人员（红帽子）冒充客户：罚渠道负责人 100 元。",
+  };
+
+  const CODES = {
+    VALIDATION_ERROR: "填写的内容有误，请检查标出的项目。",
+    INVALID_PHONE: "不是有效的大陆手机号码。",
+    UNAUTHENTICATED: "令牌无效、已停用或已撤销，请重新登录。",
+    FORBIDDEN: "您的岗位无权进行这项操作。",
+    NOT_FOUND: "没有找到这条记录。",
+    METHOD_NOT_ALLOWED: "不支持这项操作。",
+    DUPLICATE_LIVE_CLAIM: "该客户已有有效的报备保护，本次报备不成立。",
+    RECOMMENDATION_LIMIT: "该客户已被推荐两次，不再接受推荐。",
+    REGISTRATION_TOO_LATE: "已超过报备时限；补录须先经销售经理批准。",
+    TOO_CLOSE_TO_VISIT: "距到访不足 30 分钟，分销报备不成立。",
+    BROKER_NOT_CERTIFIED: "该经纪人未通过甲方认证，或认证晚于报备。",
+    BROKER_ID_MISMATCH: "身份证与经纪人的认证记录不符。",
+    IDEMPOTENCY_IN_PROGRESS: "同一次提交仍在处理中，请稍后再试。",
+    VISIT_NOT_RECOGNIZED: "本次到访不符合分销报备的到访条件，不予认可。",
+    CLAIM_NOT_LIVE: "该报备已不在保护期内，不能判给它。",
+    DECISION_SUPERSEDED: "判客结果已经更新，请刷新后再操作。",
+    NO_CONSULTANT_AVAILABLE: "今日轮排中没有可以分配的置业顾问。",
+    ALREADY_RECORDED: "这件事已经登记过了。",
+    CUSTOMER_UNKNOWN: "系统中没有这位客户。",
+    FINE_STATE_CONFLICT: "罚单当前的状态不允许这项操作，请刷新。",
+    PAYLOAD_TOO_LARGE: "提交的内容过长。",
+    UNSUPPORTED_MEDIA_TYPE: "请求格式不受支持。",
+    IDEMPOTENCY_KEY_REUSED: "这次提交的内容与上次不同，请重新提交。",
+    RATE_LIMITED: "操作过于频繁，请稍后再试。",
+    UNAVAILABLE: "系统暂时不可用。操作可能已经生效，请稍后刷新查看，再决定是否重试。",
+    INTERNAL: "系统出错，请联系管理员。",
+    NETWORK: "网络连接失败，请检查网络后重试。",
+  };
+
+  const KINDS = {
+    channel: "渠道",
+    distribution: "分销",
+    ecommerce: "电商",
+    broker: "全民经纪人",
+    consultant: "置业顾问",
+  };
+
+  const CLAIM_STATES = {
+    protected: "保护中",
+    provisional: "临时保护",
+    owned: "顾问自有",
+    expired: "已到期",
+    lapsed: "已失效",
+    converted: "已成交",
+  };
+
+  const FORM_STATES = {
+    pending: "待填写",
+    overdue: "已逾期",
+    filed: "已填写",
+    exempt: "已豁免",
+    not_required: "无需填写",
+  };
+
+  const FINE_STATES = {
+    proposed: "待确认",
+    due: "应缴",
+    appealed: "申诉中",
+    dismissed: "已驳回",
+    cancelled: "已撤销",
+    upheld: "维持",
+  };
+
+  const EXEMPTIONS = { gift_only: "仅领取礼品", flyer_impostor: "派单人员冒充客户" };
+
+  // -- time: every date and time in Asia/Shanghai, 24-hour -------------------------
+
+  let skew = 0; // server clock minus this device's, from each answer's Date header
+
+  function serverNow() {
+    return new Date(Date.now() + skew);
+  }
+
+  const PARTS = new Intl.DateTimeFormat("en-GB", {
+    timeZone: ZONE,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  });
+
+  function local(date) {
+    const p = {};
+    for (const { type, value } of PARTS.formatToParts(date)) p[type] = value;
+    return p;
+  }
+
+  function when(iso) {
+    if (!iso) return "—";
+    const p = local(new Date(iso));
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+  }
+
+  function clock(iso) {
+    if (!iso) return "—";
+    const p = local(new Date(iso));
+    return `${p.hour}:${p.minute}`;
+  }
+
+  function today() {
+    const p = local(serverNow());
+    return `${p.year}-${p.month}-${p.day}`;
+  }
+
+  function thisMonth() {
+    return today().slice(0, 7);
+  }
+
+  // a datetime-local value ("2026-12-02T10:30") read as Shanghai time
+  function fromLocalInput(value) {
+    return value.length === 16 ? `${value}:00+08:00` : `${value}+08:00`;
+  }
+
+  function localInputNow() {
+    const p = local(serverNow());
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+  }
+
+  // -- the API ---------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, error) {
+      super(error.message || error.code);
+      this.status = status;
+      this.code = error.code;
+      this.rule = error.rule || null;
+      this.fields = error.fields || [];
+    }
+  }
+
+  const token = () => sessionStorage.getItem(TOKEN_KEY);
+
+  async function call(method, path, { body, key, file } = {}) {
+    const headers = { Authorization: `Bearer ${token()}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (key) headers["Idempotency-Key"] = key;
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+      });
+    } catch {
+      throw new ApiError(0, { code: "NETWORK", message: "network" });
+    }
+    const date = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isNaN(date)) skew = date - Date.now();
+    if (response.ok && file) return response.blob();
+    const text = await response.text();
+    let doc = null;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      doc = null;
+    }
+    if (!response.ok) {
+      if (response.status === 401 && path !== "v1/staff/me") setTimeout(signOut, 4000);
+      throw new ApiError(response.status, (doc && doc.error) || { code: "INTERNAL", message: text });
+    }
+    return doc;
+  }
+
+  const get = (path, params) => call("GET", params ? `${path}?${new URLSearchParams(params)}` : path);
+  const post = (path, body, key) => call("POST", path, { body, key });
+  const put = (path, body) => call("PUT", path, { body });
+
+  function newKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return `console-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
+
+  async function download(path, params, filename) {
+    const blob = await call("GET", `${path}?${new URLSearchParams(params)}`, { file: true });
+    const url = URL.createObjectURL(blob);
+    const link = h("a", { href: url, download: filename, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  // -- the page --------------------------------------------------------------------
+
+  function h(tag, attrs = {}, ...kids) {
+    const el = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs)) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+      else if (name === "class") el.className = value;
+      else if (value === true) el.setAttribute(name, "");
+      else el.setAttribute(name, String(value));
+    }
+    for (const kid of kids.flat(Infinity)) {
+      if (kid === null || kid === undefined || kid === false) continue;
+      el.append(kid instanceof Node ? kid : String(kid));
+    }
+    return el;
+  }
+
+  const $ = (id) => document.getElementById(id);
+
+  function say(text) {
+    $("status").textContent = text;
+  }
+
+  function clearNotice() {
+    const box = $("notice");
+    box.hidden = true;
+    box.replaceChildren();
+  }
+
+  function notify(kind, title, ...lines) {
+    const box = $("notice");
+    box.className = `notice ${kind}`;
+    box.replaceChildren(
+      h("strong", {}, title),
+      ...lines.filter(Boolean).map((line) => h("p", {}, line)),
+      h("button", { type: "button", class: "quiet", onclick: clearNotice }, "知道了"),
+    );
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  const FIELD_WORDS = [
+    [/phone/, "手机号"],
+    [/name/, "姓名"],
+    [/party_size/, "人数"],
+    [/visit_at|visit_date/, "到访时间"],
+    [/reason/, "原因"],
+    [/note/, "备注"],
+    [/id_card/, "身份证"],
+    [/consultant_id/, "置业顾问"],
+    [/registrant_id|accompanied_by/, "报备方编号"],
+    [/date|month/, "日期"],
+  ];
+
+  function fieldWord(field) {
+    const found = FIELD_WORDS.find(([pattern]) => pattern.test(field));
+    return found ? `${found[1]}（${field}）` : field;
+  }
+
+  // a refusal: the rule id and what the rule says; a failure: what to do next
+  function showError(error, form) {
+    if (!(error instanceof ApiError)) {
+      notify("error", "操作未完成", String(error));
+      return;
+    }
+    const lines = [CODES[error.code] || error.message];
+    if (error.rule) lines.push(h("span", {}, h("span", { class: "rule" }, error.rule), ` ${RULES[error.rule] || ""}`));
+    for (const f of error.fields) lines.push(`${fieldWord(f.field)}：${f.message}`);
+    lines.push(h("small", {}, `代码 ${error.code}${error.status ? ` · HTTP ${error.status}` : ""}`));
+    notify("error", error.rule ? `已拒绝（${error.rule}）` : "操作未完成", ...lines);
+    if (form) {
+      for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+      for (const f of error.fields) {
+        const input = form.querySelector(`[name="${CSS.escape(f.field.split(".")[0])}"]`);
+        if (input) input.setAttribute("aria-invalid", "true");
+      }
+    }
+  }
+
+  // a form whose submit runs `act`; a retried submission keeps its idempotency
+  // key until an answer settles it, so a lost reply never writes twice
+  function form(title, fields, submitText, act, { keyed = false, className = "" } = {}) {
+    let key = newKey();
+    const button = h("button", { type: "submit" }, submitText);
+    const el = h("form", { class: `card ${className}`, novalidate: false }, h("h2", {}, title), fields, h("div", { class: "actions" }, button));
+    el.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearNotice();
+      button.disabled = true;
+      say("提交中…");
+      try {
+        await act(new FormData(el), keyed ? key : undefined, el);
+        key = newKey();
+      } catch (error) {
+        const settled = error instanceof ApiError && error.status >= 400 && error.status < 500 && ![409, 429].includes(error.status);
+        if (settled || (error instanceof ApiError && error.rule)) key = newKey();
+        showError(error, el);
+      } finally {
+        button.disabled = false;
+        say("");
+      }
+    });
+    return el;
+  }
+
+  let fieldCount = 0;
+
+  function input(label, attrs = {}, hint = null) {
+    const id = `f${++fieldCount}`;
+    const control = attrs.tag === "select" ? h("select", { ...attrs, tag: null, options: null, id }, attrs.options || [])
+      : attrs.tag === "textarea" ? h("textarea", { ...attrs, tag: null, id })
+      : h("input", { type: "text", ...attrs, id });
+    return h("div", { class: "field" }, h("label", { for: id }, label), control, hint ? h("small", {}, hint) : null);
+  }
+
+  function checkbox(label, attrs = {}) {
+    const id = `f${++fieldCount}`;
+    return h("div", { class: "field check" }, h("input", { type: "checkbox", ...attrs, id }), h("label", { for: id }, label));
+  }
+
+  const option = (value, text, selected = false) => h("option", { value, selected }, text);
+
+  function button(text, onclick, attrs = {}) {
+    return h("button", {
+      type: "button",
+      ...attrs,
+      onclick: async (event) => {
+        const b = event.currentTarget;
+        clearNotice();
+        b.disabled = true;
+        try {
+          await onclick(event);
+        } catch (error) {
+          showError(error);
+        } finally {
+          b.disabled = false;
+        }
+      },
+    }, text);
+  }
+
+  function table(headers, rows, empty = "暂无记录") {
+    if (!rows.length) return h("p", { class: "empty" }, empty);
+    return h("div", { class: "scroll" }, h("table", {},
+      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", { "data-label": headers[i] }, c)))))));
+  }
+
+  function section(title, ...kids) {
+    return h("section", { class: "card" }, h("h2", {}, title), kids);
+  }
+
+  function trim(data, name) {
+    const value = (data.get(name) || "").toString().trim();
+    return value === "" ? undefined : value;
+  }
+
+  // -- people's names, for ids the API answers with --------------------------------
+
+  const names = new Map();
+
+  function known(list) {
+    for (const one of list || []) if (one && one.id && one.name) names.set(one.id, one.name);
+  }
+
+  const who = (id) => (id ? names.get(id) || id : "—");
+
+  async function roster(day) {
+    const doc = await get(`v1/rosters/${day}`);
+    known(doc.queue);
+    return doc;
+  }
+
+  // -- 前台 front desk ---------------------------------------------------------------
+
+  async function frontDesk(main) {
+    const day = today();
+    const [duty, visits] = await Promise.all([roster(day), get("v1/visits")]);
+    const arrival = form("登记到访（询客后）", [
+      input("客户手机号", { name: "phone", type: "tel", inputmode: "tel", autocomplete: "off" }, "客户愿意留下时填写，任意格式均可"),
+      input("来访人数", { name: "party_size", type: "number", min: 1, max: 50, value: 1, required: true }),
+      checkbox("已完成标准询客话术", { name: "greeted", checked: true }),
+      input("陪同的报备方编号", { name: "accompanied_by", placeholder: "reg_… 或 brk_…", autocomplete: "off" }, "渠道、分销或经纪人陪同时填写"),
+      input("询客前已由顾问引领", { tag: "select", name: "led_in_by", options: [option("", "无"), ...duty.queue.map((c) => option(c.id, c.name))] }),
+    ], "登记到访", async (data, key) => {
+      const body = {
+        party_size: Number(data.get("party_size")),
+        greeted: data.get("greeted") === "on",
+        phone: trim(data, "phone"),
+        accompanied_by: trim(data, "accompanied_by"),
+        led_in_by: trim(data, "led_in_by"),
+      };
+      const visit = await post("v1/visits", body, key);
+      notify("ok", "已登记到访", `${clock(visit.arrived_at)} 到访，客户 ${visit.customer.phone_masked || "未留手机号"}，${visit.party_size} 人`);
+      await show("visits");
+    }, { keyed: true });
+
+    main.append(
+      h("div", { class: "columns" }, arrival, rotationCard(duty)),
+      section(`今日来访（${day}）`, visitList(visits.data, duty)),
+    );
+  }
+
+  function rotationCard(duty) {
+    return section("今日轮排", duty.queue.length
+      ? h("ol", { class: "queue" }, duty.queue.map((c) => h("li", { class: duty.next && duty.next.id === c.id ? "next" : null }, c.name, duty.next && duty.next.id === c.id ? h("span", { class: "badge" }, "下一位") : null)))
+      : h("p", { class: "empty" }, "今日还没有排班，请销售经理排班。"));
+  }
+
+  function visitList(visits, duty) {
+    if (!visits.length) return h("p", { class: "empty" }, "今天还没有来访登记");
+    return h("ul", { class: "visits" }, visits.slice().reverse().map((v) => visitCard(v, duty)));
+  }
+
+  function decisionText(v) {
+    if (!v.decision) return "待判客";
+    return `已判客：${v.decision.registrant_id ? who(v.decision.registrant_id) : "—"}（${KINDS[v.decision.kind] || v.decision.kind}）`;
+  }
+
+  function visitCard(v, duty) {
+    const card = h("li", { class: "visit", "data-visit": v.id },
+      h("div", { class: "line" },
+        h("strong", {}, `${clock(v.arrived_at)} 到访`),
+        h("span", {}, v.customer.phone_masked || "未留手机号"),
+        h("span", {}, v.customer.name || ""),
+        h("span", {}, `${v.party_size} 人`),
+        v.greeted ? null : h("span", { class: "badge warn" }, "未完成询客")),
+      h("div", { class: "line small" },
+        h("span", {}, decisionText(v)),
+        h("span", {}, `接待顾问：${v.consultant_id ? who(v.consultant_id) : "未分配"}`),
+        h("span", {}, `确认单：${FORM_STATES[v.form_state] || v.form_state}`),
+        h("span", {}, v.departed_at ? `${clock(v.departed_at)} 离开` : "在场")));
+    const actions = h("div", { class: "actions" });
+    if (!v.consultant_id) actions.append(button("分配顾问", () => assignPanel(card, v, duty)));
+    if (!v.departed_at) {
+      actions.append(button("登记离开", async () => {
+        const done = await post(`v1/visits/${v.id}/departure`, {});
+        notify("ok", "已登记离开", `${clock(done.departed_at)} 离开，客户 ${done.customer.phone_masked || "未留手机号"}`);
+        await show("visits");
+      }));
+    }
+    card.append(actions);
+    return card;
+  }
+
+  // R-FLOOR-3: the next consultant in turn; one who is busy is skipped with a reason
+  function assignPanel(card, visit, duty) {
+    const existing = card.querySelector(".assign");
+    if (existing) existing.remove();
+    const skipped = [];
+    const start = duty.next ? duty.queue.findIndex((c) => c.id === duty.next.id) : 0;
+    const order = duty.queue.slice(start).concat(duty.queue.slice(0, start));
+    const panel = h("div", { class: "assign" });
+    const render = () => {
+      const candidate = order.find((c) => !skipped.some((s) => s.consultant_id === c.id));
+      const reason = input("跳过原因", { name: "skip_reason", placeholder: "如：正在接待其他客户" });
+      panel.replaceChildren(
+        h("p", {}, candidate ? `轮到：${candidate.name}` : "轮排中已没有可分配的顾问"),
+        skipped.length ? h("p", { class: "small" }, `已跳过：${skipped.map((s) => `${who(s.consultant_id)}（${s.reason}）`).join("、")}`) : null,
+        candidate ? reason : null,
+        h("div", { class: "actions" },
+          candidate ? button(`分配给 ${candidate.name}`, async () => {
+            const done = await post(`v1/visits/${visit.id}/assignment`, skipped.length ? { skip: skipped } : {});
+            known([done.consultant]);
+            notify("ok", "已分配顾问", `客户由 ${done.consultant.name} 接待（${clock(done.at)}）`);
+            await show("visits");
+          }) : null,
+          candidate ? button("跳过此顾问", () => {
+            const text = reason.querySelector("input").value.trim();
+            if (!text) {
+              notify("error", "请填写跳过原因", "被跳过的顾问保留下一次轮到的机会（R-FLOOR-3）。");
+              return;
+            }
+            skipped.push({ consultant_id: candidate.id, reason: text });
+            render();
+          }, { class: "quiet" }) : null,
+          button("取消", () => panel.remove(), { class: "quiet" })));
+    };
+    render();
+    card.append(panel);
+  }
+
+  // -- 渠道助理 channel assistant ------------------------------------------------------
+
+  async function judge(main) {
+    const result = h("div", { id: "judge-result" });
+    const lookup = form("判客：按手机号查询客户", [
+      input("客户手机号", { name: "phone", type: "tel", inputmode: "tel", required: true, autocomplete: "off" }, "任意格式：138 1234 5678、+86-138…"),
+    ], "查询", async (data) => {
+      const phone = trim(data, "phone") || "";
+      const [customer, visits] = await Promise.all([
+        post("v1/customer-lookups", { phone }),
+        post("v1/visit-lookups", { phone }),
+      ]);
+      result.replaceChildren(...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
+    });
+    main.append(lookup, result);
+  }
+
+  function claimsView(customer) {
+    for (const c of customer.live_claims) if (c.holder_name) names.set(c.holder_id, c.holder_name);
+    return [
+      section(`客户 ${customer.phone_masked}`,
+        h("p", {}, customer.known ? `已推荐 ${customer.recommendations} 次（最多 2 次，R-PROT-1）` : "系统中还没有这位客户的报备"),
+        h("h3", {}, "有效报备"),
+        table(["报备方", "类型", "状态", "第几次", "保护开始", "保护结束"], customer.live_claims.map((c) => [
+          c.holder_name || c.holder_id, KINDS[c.kind] || c.kind, CLAIM_STATES[c.status] || c.status,
+          c.ordinal ? `第 ${c.ordinal} 次` : "—", when(c.since), when(c.until),
+        ]), "没有有效报备：可以作为自然到访客户接待"),
+        h("details", {}, h("summary", {}, "查看全部记录"),
+          table(["时间", "事项", "依据", "说明"], customer.history.map((e) => [when(e.at), e.action, e.rule || "—", e.detail || ""])))),
+    ];
+  }
+
+  function judgeVisit(v, customer, phone) {
+    const card = section(`${when(v.arrived_at)} 的到访`,
+      h("p", {}, `${v.party_size} 人 · ${decisionText(v)} · 接待顾问：${who(v.consultant_id)} · 确认单：${FORM_STATES[v.form_state] || v.form_state}`));
+    const claims = customer.live_claims;
+    if (!v.decision) {
+      card.append(h("div", { class: "actions" }, claims.map((c) => button(`判给 ${c.holder_name || c.holder_id}`, async () => {
+        await post(`v1/visits/${v.id}/decisions`, { registration_id: c.registration_id });
+        notify("ok", "判客完成", `客户归属：${c.holder_name || c.holder_id}（${KINDS[c.kind] || c.kind}）`);
+        await refreshJudge(phone);
+      }))));
+    } else if (claims.some((c) => c.registration_id !== v.decision.registration_id)) {
+      card.append(form("改判", [
+        input("改判给", { tag: "select", name: "registration_id", options: claims.filter((c) => c.registration_id !== v.decision.registration_id).map((c) => option(c.registration_id, c.holder_name || c.holder_id)) }),
+        input("改判原因", { name: "reason", required: true, maxlength: 500 }),
+      ], "确认改判", async (data) => {
+        await post(`v1/visits/${v.id}/decisions`, { registration_id: data.get("registration_id"), replaces: v.decision.id, reason: trim(data, "reason") });
+        notify("ok", "已改判");
+        await refreshJudge(phone);
+      }, { className: "inner" }));
+    }
+    if (!v.signed_in_at) card.append(signInForm(v, phone));
+    else card.append(h("p", { class: "small" }, `已签到（${clock(v.signed_in_at)}）`));
+    return card;
+  }
+
+  async function refreshJudge(phone) {
+    const [customer, visits] = await Promise.all([post("v1/customer-lookups", { phone }), post("v1/visit-lookups", { phone })]);
+    $("judge-result").replaceChildren(...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
+  }
+
+  // R-FLOOR-4: one customer per household
+  function signInForm(visit, phone) {
+    const rows = h("div", { class: "households" });
+    const addRow = (name = "", tel = "") => {
+      const n = rows.children.length + 1;
+      rows.append(h("fieldset", { class: "household" }, h("legend", {}, `第 ${n} 户`),
+        input("姓名", { name: `name${n}`, value: name, required: true, maxlength: 64 }),
+        input("手机号", { name: `phone${n}`, type: "tel", value: tel, required: true })));
+    };
+    addRow("", phone);
+    return form("签到（每户一位客户）", [
+      rows,
+      h("div", { class: "actions" }, h("button", { type: "button", class: "quiet", onclick: () => addRow() }, "再添一户")),
+    ], "签到", async (data) => {
+      const households = [];
+      for (let n = 1; n <= rows.children.length; n++) {
+        const name = trim(data, `name${n}`);
+        const tel = trim(data, `phone${n}`);
+        if (name || tel) households.push({ name: name || "", phone: tel || "" });
+      }
+      const done = await post(`v1/visits/${visit.id}/sign-ins`, { households });
+      notify("ok", "签到完成", `${done.data.length} 户：${done.data.map((d) => `${d.customer.name}（${d.customer.phone_masked}）`).join("、")}`);
+      await refreshJudge(phone);
+    }, { className: "inner" });
+  }
+
+  async function formsScreen(main) {
+    const day = h("input", { type: "date", id: "forms-day", value: today() });
+    const body = h("div");
+    const load = async () => {
+      const doc = await get("v1/forms", { date: day.value });
+      body.replaceChildren(...["overdue", "pending", "filed", "exempt"].map((state) => section(
+        `${FORM_STATES[state]}（${doc[state].length}）`,
+        table(["到访", "客户", "接待顾问", "判给", "截止"], doc[state].map((v) => [
+          when(v.arrived_at), v.customer.phone_masked || "—", who(v.consultant_id),
+          v.decision ? who(v.decision.registrant_id) : "—", when(v.form_due_at),
+        ])))));
+    };
+    main.append(h("div", { class: "card toolbar" }, h("label", { for: "forms-day" }, "日期"), day, button("查看", load)), body);
+    await load();
+  }
+
+  async function reportScreen(main) {
+    const day = h("input", { type: "date", id: "report-day", value: today() });
+    const body = h("div");
+    const load = async () => {
+      const doc = await get("v1/reports/daily", { date: day.value });
+      body.replaceChildren(section(`渠道日报 ${doc.date}（生成于 ${when(doc.generated_at)}）`,
+        table(["报备方", "类型", "成功", "被拒", "被拒原因", "到访", "确认单已填", "豁免", "待填", "逾期"], doc.rows.map((r) => [
+          r.name, KINDS[r.kind] || r.kind, r.accepted, r.refused,
+          r.refusals.map((x) => `${x.rule || x.code} × ${x.count}`).join("，") || "—",
+          r.visits, r.forms_filed, r.forms_exempt, r.forms_pending, r.forms_overdue,
+        ])),
+        h("p", {}, `合计：成功 ${doc.totals.accepted}，被拒 ${doc.totals.refused}，到访 ${doc.totals.visits}`)));
+    };
+    main.append(h("div", { class: "card toolbar" },
+      h("label", { for: "report-day" }, "日期"), day, button("查看", load),
+      button("下载 CSV（Excel）", () => download("v1/reports/daily", { date: day.value, format: "csv" }, `渠道日报-${day.value}.csv`))), body);
+    await load();
+  }
+
+  // -- 置业顾问 consultant -------------------------------------------------------------
+
+  async function myCustomers(main) {
+    const doc = await get("v1/staff/me/customers");
+    main.append(section("我的客户", table(["客户", "手机号", "状态", "归我跟进自", "最近到访", "报备保护至", "回收公共池于"], doc.customers.map((c) => [
+      c.name || "—", c.phone_masked, CLAIM_STATES[c.state] || c.state, when(c.since), when(c.last_visit_at),
+      c.protection ? when(c.protection.ends_at) : "—", when(c.reclaim_at),
+    ]), "暂时没有归您跟进的客户")));
+  }
+
+  async function myForms(main) {
+    const doc = await get("v1/forms");
+    const open = doc.overdue.concat(doc.pending);
+    main.append(section(`待填带看确认单（${doc.date}）`, open.length ? h("div", {}, open.map((v) => form(
+      `${when(v.arrived_at)} 到访 · ${v.customer.phone_masked || "—"} · ${FORM_STATES[v.form_state]}`,
+      [input("带看情况", { tag: "textarea", name: "note", maxlength: 500, rows: 2, placeholder: "如：看了 3 号楼样板间" })],
+      "提交确认单", async (data) => {
+        await post(`v1/visits/${v.id}/form`, { note: trim(data, "note") });
+        notify("ok", "确认单已提交", `${v.customer.phone_masked || ""} ${when(v.arrived_at)} 的到访`);
+        await show("forms");
+      }, { className: "inner" }))) : h("p", { class: "empty" }, "没有待填写的确认单")),
+    section(`已提交（${doc.filed.length}）`, table(["到访", "客户", "提交时间"], doc.filed.map((v) => [when(v.arrived_at), v.customer.phone_masked || "—", when(v.form && v.form.filed_at)]))));
+  }
+
+  function registerScreen(main) {
+    main.append(form("报备客户（自然到访或全民经纪人）", [
+      input("客户姓名", { name: "name", required: true, maxlength: 64 }),
+      input("客户手机号", { name: "phone", type: "tel", required: true }),
+      input("到访时间", { name: "visit_at", type: "datetime-local", value: localInputNow(), required: true }, "北京时间；须当天报备（R-REG-1）"),
+      input("备注", { name: "note", maxlength: 500 }),
+      h("fieldset", {}, h("legend", {}, "全民经纪人带客时填写（R-REG-4）"),
+        input("经纪人编号", { name: "broker_id", placeholder: "brk_…", autocomplete: "off" }),
+        input("经纪人身份证号", { name: "id_card", autocomplete: "off" })),
+    ], "提交报备", async (data, key) => {
+      const body = {
+        customer: { name: trim(data, "name") || "", phone: trim(data, "phone") || "" },
+        visit_at: fromLocalInput(String(data.get("visit_at"))),
+        note: trim(data, "note"),
+      };
+      const brokerId = trim(data, "broker_id");
+      if (brokerId || trim(data, "id_card")) body.broker = { broker_id: brokerId || "", id_card: trim(data, "id_card") || "" };
+      const done = await post("v1/consultant-registrations", body, key);
+      notify("ok", "报备成功", `${done.customer.name}（${done.customer.phone_masked}）：${CLAIM_STATES[done.status] || done.status}`,
+        done.protection ? `保护期 ${when(done.protection.starts_at)} 至 ${when(done.protection.ends_at)}` : null);
+    }, { keyed: true }));
+  }
+
+  // -- 销售经理 sales manager ------------------------------------------------------------
+
+  async function poolScreen(main) {
+    const doc = await get("v1/pool");
+    known(doc.consultants);
+    const picks = doc.consultants.map((c) => [c.id, c.name]);
+    const rows = doc.data.map((c, i) => {
+      const choose = h("select", { name: `to${i}`, "aria-label": `${c.phone_masked} 分配给` }, picks.map(([id, name]) => option(id, name, id === c.suggested_consultant_id)));
+      const tick = h("input", { type: "checkbox", name: `pick${i}`, checked: true, "aria-label": `选中 ${c.phone_masked}` });
+      return { c, choose, tick };
+    });
+    const assign = button("分配选中的客户", async () => {
+      const assignments = rows.filter((r) => r.tick.checked).map((r) => ({ customer_id: r.c.customer_id, consultant_id: r.choose.value }));
+      if (!assignments.length) {
+        notify("error", "请先选择客户");
+        return;
+      }
+      const done = await post("v1/pool/assignments", { assignments });
+      const missed = done.data.filter((r) => !r.assigned).length;
+      notify("ok", "分配完成", `已分配 ${done.data.length - missed} 位客户`,
+        missed ? `${missed} 位已不在公共池（已被分配或重新到访），未作改动` : null);
+      await show("pool");
+    });
+    main.append(section(`公共池（${doc.data.length} 位客户，按入池先后）`,
+      h("p", { class: "small" }, "建议的顾问按轮询分配；可逐个改选。依据 R-RECLAIM-1：原顾问不再分享成交。"),
+      table(["选中", "客户", "入池时间", "最近到访", "原顾问", "分配给"], rows.map(({ c, choose, tick }) => [
+        tick, c.phone_masked || "—", when(c.pooled_at), when(c.last_visit_at), who(c.previous_consultant_id), choose,
+      ]), "公共池里没有客户"),
+      doc.data.length ? h("div", { class: "actions" }, assign) : null));
+  }
+
+  function lateScreen(main) {
+    main.append(form("补录审批（R-REG-1、R-REG-2）", [
+      input("客户手机号", { name: "phone", type: "tel", required: true }),
+      input("报备方编号", { name: "registrant_id", required: true, placeholder: "reg_…、stf_… 或 brk_…" }, "渠道/分销/电商、置业顾问或经纪人"),
+      input("到访日期", { name: "visit_date", type: "date", required: true }),
+      input("补录原因", { name: "reason", required: true, maxlength: 500 }),
+    ], "批准补录", async (data) => {
+      const done = await post("v1/late-approvals", {
+        phone: trim(data, "phone") || "",
+        registrant_id: trim(data, "registrant_id") || "",
+        visit_date: String(data.get("visit_date")),
+        reason: trim(data, "reason") || "",
+      });
+      notify("ok", "已批准补录", `客户 ${done.phone_masked}，${done.visit_date} 的到访，补录截止 ${when(done.valid_until)}`);
+    }));
+  }
+
+  async function finesScreen(main, me) {
+    const [proposed, appealed] = await Promise.all([get("v1/fines", { status: "proposed" }), get("v1/fines", { status: "appealed" })]);
+    const line = (f) => [f.rule, RULES[f.rule] ? RULES[f.rule].split("：")[0] : "", who(f.payer_id), `${f.amount} 元`, when(f.occurred_at), f.customer_masked || "—", f.note || "—"];
+    main.append(
+      section(`待确认的违规（${proposed.data.length}）`, table(["规则", "违规", "责任人", "金额", "发生时间", "客户", "说明", "处理"], proposed.data.map((f) => [
+        ...line(f),
+        h("div", { class: "actions" },
+          button("确认罚款", async () => { await post(`v1/fines/${f.id}/decision`, { action: "confirm" }); notify("ok", "已确认罚款", `${f.rule} · ${f.amount} 元`); await show("fines"); }),
+          button("不予处罚", async () => { await post(`v1/fines/${f.id}/decision`, { action: "dismiss" }); notify("ok", "已驳回", f.rule); await show("fines"); }, { class: "quiet" })),
+      ]), "没有待确认的违规")),
+      section(`待处理的申诉（${appealed.data.length}）`, table(["规则", "违规", "责任人", "金额", "发生时间", "客户", "说明", "申诉理由", "处理"], appealed.data.map((f) => [
+        ...line(f), f.appeal ? f.appeal.reason : "—",
+        h("div", { class: "actions" },
+          button("维持罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "upheld" }); notify("ok", "已维持罚款", f.rule); await show("fines"); }),
+          button("撤销罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "cancelled" }); notify("ok", "已撤销罚款", f.rule); await show("fines"); }, { class: "quiet" })),
+      ]), "没有待处理的申诉")),
+      recordFine(me));
+  }
+
+  function recordFine() {
+    return form("登记违规", [
+      input("违规类型", { tag: "select", name: "kind", options: ["R-FINE-1", "R-FINE-2", "R-FINE-3", "R-FINE-4", "R-FINE-5"].map((r) => option(r, `${r} ${RULES[r].split("：")[0]}`)) }),
+      input("责任人编号", { name: "payer_id", required: true, placeholder: "stf_…（R-FINE-5 填渠道 reg_…）" }),
+      input("到访编号", { name: "visit_id", placeholder: "vi_…（可不填）" }),
+      input("说明", { name: "note", maxlength: 500 }),
+    ], "登记", async (data) => {
+      const fine = await post("v1/fines", { kind: data.get("kind"), payer_id: trim(data, "payer_id") || "", visit_id: trim(data, "visit_id"), note: trim(data, "note") });
+      notify("ok", "违规已登记", `${fine.rule} · ${fine.amount} 元 · ${FINE_STATES[fine.status] || fine.status}`);
+    });
+  }
+
+  async function statementScreen(main, me) {
+    const month = h("input", { type: "month", id: "statement-month", value: thisMonth() });
+    const payer = h("input", { type: "text", id: "statement-payer", placeholder: "留空为本人；stf_… 或 reg_…" });
+    const body = h("div");
+    const params = () => {
+      const p = { month: month.value };
+      if (payer.value.trim()) p.payer = payer.value.trim();
+      return p;
+    };
+    const load = async () => {
+      const doc = await get("v1/fines/statement", params());
+      body.replaceChildren(section(`${who(doc.payer_id)} ${doc.month} 罚款明细`,
+        h("p", {}, `应缴合计 ${doc.total_due} 元 · 申诉中 ${doc.under_appeal} 元 · 待确认 ${doc.proposed} 元`),
+        table(["规则", "发生时间", "金额", "状态", "说明"], doc.fines.map((f) => [f.rule, when(f.occurred_at), `${f.amount} 元`, FINE_STATES[f.status] || f.status, f.note || "—"]))));
+    };
+    const manager = ["sales_manager", "site_manager", "party_a_admin"].includes(me.role);
+    main.append(h("div", { class: "card toolbar" },
+      h("label", { for: "statement-month" }, "月份"), month,
+      manager ? [h("label", { for: "statement-payer" }, "责任人"), payer] : null,
+      button("查看", load),
+      button("下载 CSV（Excel）", () => download("v1/fines/statement", { ...params(), format: "csv" }, `罚款明细-${month.value}.csv`))), body);
+    await load();
+  }
+
+  // -- 案场经理 site manager -------------------------------------------------------------
+
+  async function exemptionScreen(main) {
+    const doc = await get("v1/visits");
+    const open = doc.data.filter((v) => ["pending", "overdue"].includes(v.form_state));
+    main.append(section(`待处理的确认单（${doc.date}）`, open.length ? h("div", {}, open.map((v) => form(
+      `${when(v.arrived_at)} 到访 · ${v.customer.phone_masked || "—"} · ${FORM_STATES[v.form_state]}`,
+      [
+        input("豁免类型", { tag: "select", name: "kind", options: Object.entries(EXEMPTIONS).map(([k, t]) => option(k, t)) }),
+        input("说明", { name: "note", maxlength: 500 }),
+      ],
+      "签字豁免", async (data) => {
+        await post(`v1/visits/${v.id}/exemption`, { kind: data.get("kind"), note: trim(data, "note") });
+        notify("ok", "已豁免", `${v.customer.phone_masked || ""}：${EXEMPTIONS[data.get("kind")]}（R-FLOOR-5）`);
+        await show("exemptions");
+      }, { className: "inner" }))) : h("p", { class: "empty" }, "今天没有待填写或逾期的确认单")));
+  }
+
+  // -- 甲方管理员 Party A admin ------------------------------------------------------------
+
+  function shownOnce(title, label, secret) {
+    notify("ok", title, h("span", {}, `${label}（只显示这一次，请立即交给对方妥善保存）：`), h("code", { class: "secret" }, secret));
+  }
+
+  async function registrantsScreen(main) {
+    const doc = await get("v1/registrants");
+    main.append(
+      form("新建报备方", [
+        input("类型", { tag: "select", name: "kind", options: ["channel", "distribution", "ecommerce"].map((k) => option(k, KINDS[k])) }),
+        input("名称", { name: "name", required: true, maxlength: 64 }),
+      ], "新建", async (data) => {
+        const made = await post("v1/registrants", { kind: data.get("kind"), name: trim(data, "name") || "" });
+        await show("registrants");
+        shownOnce(`已新建报备方 ${made.name}（${made.id}）`, "签名密钥", made.secret);
+      }),
+      section("报备方", table(["编号", "名称", "类型", "状态", "操作"], doc.registrants.map((r) => [
+        r.id, r.name, KINDS[r.kind] || r.kind, r.enabled ? "启用" : "已停用",
+        h("div", { class: "actions" },
+          button(r.enabled ? "停用" : "启用", async () => { await post(`v1/registrants/${r.id}/enabled`, { enabled: !r.enabled }); await show("registrants"); }, { class: "quiet" }),
+          button("更换密钥", async () => {
+            const made = await post(`v1/registrants/${r.id}/secret`, { at_once: false });
+            shownOnce(`${r.name} 的新密钥`, `旧密钥在 ${when(made.previous_secret_valid_until)} 前仍可用；新密钥`, made.secret);
+          }, { class: "quiet" })),
+      ]))));
+  }
+
+  async function brokersScreen(main) {
+    const doc = await get("v1/brokers");
+    main.append(
+      form("认证全民经纪人（R-REG-4）", [
+        input("姓名", { name: "name", required: true, maxlength: 64 }),
+        input("手机号", { name: "phone", type: "tel", required: true }),
+        input("身份证号", { name: "id_card", required: true, autocomplete: "off" }),
+      ], "认证", async (data) => {
+        const made = await post("v1/brokers", { name: trim(data, "name") || "", phone: trim(data, "phone") || "", id_card: trim(data, "id_card") || "" });
+        notify("ok", "已认证", `${made.name}（${made.id}）`);
+        await show("brokers");
+      }),
+      section("全民经纪人", table(["编号", "姓名", "手机号", "状态", "认证有效至", "操作"], doc.brokers.map((b) => [
+        b.id, b.name, b.phone_masked, b.certified ? "已认证" : "未认证/已撤销", when(b.expires_at),
+        b.certified ? button("撤销认证", async () => { await post(`v1/brokers/${b.id}/revocation`, {}); await show("brokers"); }, { class: "quiet" }) : "—",
+      ]))));
+  }
+
+  async function staffScreen(main, me) {
+    const doc = await get("v1/staff");
+    main.append(
+      form("新增员工", [
+        input("姓名", { name: "name", required: true, maxlength: 64 }),
+        input("岗位", { tag: "select", name: "role", options: Object.entries(ROLE_NAMES).map(([k, t]) => option(k, t)) }),
+      ], "新增", async (data) => {
+        const made = await post("v1/staff", { name: trim(data, "name") || "", role: data.get("role") });
+        await show("staff");
+        shownOnce(`已新增 ${made.name}（${ROLE_NAMES[made.role]}）`, "登录令牌", made.token);
+      }),
+      section("员工", table(["编号", "姓名", "岗位", "状态", "操作"], doc.staff.map((s) => [
+        s.id, s.name, ROLE_NAMES[s.role] || s.role, s.enabled ? "在岗" : "已停用",
+        h("div", { class: "actions" },
+          s.id === me.id ? null : button(s.enabled ? "停用" : "启用", async () => { await post(`v1/staff/${s.id}/enabled`, { enabled: !s.enabled }); await show("staff"); }, { class: "quiet" }),
+          button("签发令牌", async () => {
+            const made = await post(`v1/staff/${s.id}/tokens`, {});
+            shownOnce(`${s.name} 的新令牌`, "登录令牌", made.token);
+          }, { class: "quiet" })),
+      ]))));
+  }
+
+  // -- roles and their screens -------------------------------------------------------
+
+  const SCREENS = {
+    visits: ["来访与轮排", frontDesk],
+    judge: ["判客与签到", judge],
+    forms: ["确认单", formsScreen],
+    report: ["渠道日报", reportScreen],
+    customers: ["我的客户", myCustomers],
+    myforms: ["带看确认单", myForms],
+    register: ["报备客户", registerScreen],
+    pool: ["公共池分配", poolScreen],
+    late: ["补录审批", lateScreen],
+    fines: ["违规与申诉", finesScreen],
+    statement: ["罚款明细", statementScreen],
+    exemptions: ["确认单豁免", exemptionScreen],
+    registrants: ["报备方", registrantsScreen],
+    brokers: ["全民经纪人", brokersScreen],
+    staff: ["员工", staffScreen],
+  };
+
+  const ROLE_SCREENS = {
+    front_desk: ["visits", "statement"],
+    channel_assistant: ["judge", "forms", "report", "statement"],
+    consultant: ["customers", "myforms", "register", "statement"],
+    sales_admin: ["report", "forms", "statement"],
+    sales_manager: ["pool", "late", "fines", "statement"],
+    site_manager: ["exemptions", "fines", "statement"],
+    party_a_admin: ["registrants", "brokers", "staff", "statement"],
+  };
+
+  let me = null;
+
+  async function show(name) {
+    const screens = ROLE_SCREENS[me.role];
+    const screen = screens.includes(name) ? name : screens[0];
+    if (location.hash !== `#${screen}`) history.replaceState(null, "", `#${screen}`);
+    for (const tab of $("tabs").children) tab.setAttribute("aria-current", tab.dataset.screen === screen ? "page" : "false");
+    const [title, render] = SCREENS[screen];
+    const main = $("main");
+    const fresh = h("main", { id: "main", "aria-label": title, "data-screen": screen });
+    try {
+      say("加载中…");
+      await render(fresh, me);
+      say("");
+    } catch (error) {
+      say("");
+      showError(error);
+    }
+    main.replaceWith(fresh);
+  }
+
+  function tabs() {
+    const nav = $("tabs");
+    nav.replaceChildren(...ROLE_SCREENS[me.role].map((name) => h("a", {
+      href: `#${name}`,
+      "data-screen": name,
+      onclick: (event) => {
+        event.preventDefault();
+        clearNotice();
+        history.replaceState(null, "", `#${name}`);
+        show(name);
+      },
+    }, SCREENS[name][0])));
+    nav.hidden = false;
+  }
+
+  function signInScreen(message) {
+    $("who").hidden = true;
+    $("tabs").hidden = true;
+    const main = h("main", { id: "main", "data-screen": "sign-in" }, form("员工登录", [
+      input("员工令牌", { name: "token", type: "password", required: true, autocomplete: "off", spellcheck: "false" }, "由甲方管理员签发；只保存在本标签页，关闭后即失效"),
+    ], "登录", async (data) => {
+      sessionStorage.setItem(TOKEN_KEY, String(data.get("token")).trim());
+      try {
+        await start();
+      } catch (error) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        throw error;
+      }
+    }));
+    $("main").replaceWith(main);
+    if (message) notify("error", message);
+    main.querySelector("input").focus();
+  }
+
+  function signOut() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    me = null;
+    names.clear();
+    clearNotice();
+    history.replaceState(null, "", location.pathname);
+    signInScreen();
+  }
+
+  async function start() {
+    me = await get("v1/staff/me");
+    names.set(me.id, me.name);
+    $("who-name").textContent = me.name;
+    $("who-role").textContent = ROLE_NAMES[me.role] || me.role;
+    $("who").hidden = false;
+    tabs();
+    await show(location.hash.slice(1));
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    $("sign-out").addEventListener("click", signOut);
+    if (!token()) {
+      signInScreen();
+      return;
+    }
+    try {
+      await start();
+    } catch (error) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      signInScreen(error instanceof ApiError && error.status === 401 ? "登录已失效，请重新输入令牌" : null);
+    }
+  });
+})();
