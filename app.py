@@ -181,7 +181,7 @@ def console_file(name: str) -> Response:
     found = console.asset(name)
     if found is None:
         raise Failed(not_found("console file"))
-    headers = {"Content-Type": found.content_type, **console.HEADERS}
+    headers: dict[str, str | list[str]] = {"Content-Type": found.content_type, **console.HEADERS}
     return Response(body=found.body, status_code=200, headers=headers)
 
 
