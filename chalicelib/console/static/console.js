@@ -395,6 +395,10 @@
     for (const one of list || []) if (one && one.id && one.name) names.set(one.id, one.name);
   }
 
+  // a visit logged without a phone has no customer yet
+  const phoneOf = (visit) => (visit.customer && visit.customer.phone_masked) || "未留手机号";
+  const nameOf = (visit) => (visit.customer && visit.customer.name) || "";
+
   const who = (id) => (id ? names.get(id) || id : "—");
 
   async function roster(day) {
@@ -423,8 +427,8 @@
         led_in_by: trim(data, "led_in_by"),
       };
       const visit = await post("v1/visits", body, key);
-      notify("ok", "已登记到访", `${clock(visit.arrived_at)} 到访，客户 ${visit.customer.phone_masked || "未留手机号"}，${visit.party_size} 人`);
-      await show("visits");
+      notify("ok", "已登记到访", `${clock(visit.arrived_at)} 到访，客户 ${phoneOf(visit)}，${visit.party_size} 人`);
+      await refresh();
     }, { keyed: true });
 
     main.append(
@@ -453,8 +457,8 @@
     const card = h("li", { class: "visit", "data-visit": v.id },
       h("div", { class: "line" },
         h("strong", {}, `${clock(v.arrived_at)} 到访`),
-        h("span", {}, v.customer.phone_masked || "未留手机号"),
-        h("span", {}, v.customer.name || ""),
+        h("span", {}, phoneOf(v)),
+        h("span", {}, nameOf(v)),
         h("span", {}, `${v.party_size} 人`),
         v.greeted ? null : h("span", { class: "badge warn" }, "未完成询客")),
       h("div", { class: "line small" },
@@ -467,8 +471,8 @@
     if (!v.departed_at) {
       actions.append(button("登记离开", async () => {
         const done = await post(`v1/visits/${v.id}/departure`, {});
-        notify("ok", "已登记离开", `${clock(done.departed_at)} 离开，客户 ${done.customer.phone_masked || "未留手机号"}`);
-        await show("visits");
+        notify("ok", "已登记离开", `${clock(done.departed_at)} 离开，客户 ${phoneOf(done)}`);
+        await refresh();
       }));
     }
     card.append(actions);
@@ -495,7 +499,7 @@
             const done = await post(`v1/visits/${visit.id}/assignment`, skipped.length ? { skip: skipped } : {});
             known([done.consultant]);
             notify("ok", "已分配顾问", `客户由 ${done.consultant.name} 接待（${clock(done.at)}）`);
-            await show("visits");
+            await refresh();
           }) : null,
           candidate ? button("跳过此顾问", () => {
             const text = reason.querySelector("input").value.trim();
@@ -595,7 +599,7 @@
         if (name || tel) households.push({ name: name || "", phone: tel || "" });
       }
       const done = await post(`v1/visits/${visit.id}/sign-ins`, { households });
-      notify("ok", "签到完成", `${done.data.length} 户：${done.data.map((d) => `${d.customer.name}（${d.customer.phone_masked}）`).join("、")}`);
+      notify("ok", "签到完成", `${done.data.length} 户：${done.data.map((d) => `${nameOf(d)}（${phoneOf(d)}）`).join("、")}`);
       await refreshJudge(phone);
     }, { className: "inner" });
   }
@@ -608,7 +612,7 @@
       body.replaceChildren(...["overdue", "pending", "filed", "exempt"].map((state) => section(
         `${FORM_STATES[state]}（${doc[state].length}）`,
         table(["到访", "客户", "接待顾问", "判给", "截止"], doc[state].map((v) => [
-          when(v.arrived_at), v.customer.phone_masked || "—", who(v.consultant_id),
+          when(v.arrived_at), phoneOf(v), who(v.consultant_id),
           v.decision ? who(v.decision.registrant_id) : "—", when(v.form_due_at),
         ])))));
     };
@@ -649,14 +653,14 @@
     const doc = await get("v1/forms");
     const open = doc.overdue.concat(doc.pending);
     main.append(section(`待填带看确认单（${doc.date}）`, open.length ? h("div", {}, open.map((v) => form(
-      `${when(v.arrived_at)} 到访 · ${v.customer.phone_masked || "—"} · ${FORM_STATES[v.form_state]}`,
+      `${when(v.arrived_at)} 到访 · ${phoneOf(v)} · ${FORM_STATES[v.form_state]}`,
       [input("带看情况", { tag: "textarea", name: "note", maxlength: 500, rows: 2, placeholder: "如：看了 3 号楼样板间" })],
       "提交确认单", async (data) => {
         await post(`v1/visits/${v.id}/form`, { note: trim(data, "note") });
-        notify("ok", "确认单已提交", `${v.customer.phone_masked || ""} ${when(v.arrived_at)} 的到访`);
-        await show("forms");
+        notify("ok", "确认单已提交", `${phoneOf(v)} ${when(v.arrived_at)} 的到访`);
+        await refresh();
       }, { className: "inner" }))) : h("p", { class: "empty" }, "没有待填写的确认单")),
-    section(`已提交（${doc.filed.length}）`, table(["到访", "客户", "提交时间"], doc.filed.map((v) => [when(v.arrived_at), v.customer.phone_masked || "—", when(v.form && v.form.filed_at)]))));
+    section(`已提交（${doc.filed.length}）`, table(["到访", "客户", "提交时间"], doc.filed.map((v) => [when(v.arrived_at), phoneOf(v), when(v.form && v.form.filed_at)]))));
   }
 
   function registerScreen(main) {
@@ -703,7 +707,7 @@
       const missed = done.data.filter((r) => !r.assigned).length;
       notify("ok", "分配完成", `已分配 ${done.data.length - missed} 位客户`,
         missed ? `${missed} 位已不在公共池（已被分配或重新到访），未作改动` : null);
-      await show("pool");
+      await refresh();
     });
     main.append(section(`公共池（${doc.data.length} 位客户，按入池先后）`,
       h("p", { class: "small" }, "建议的顾问按轮询分配；可逐个改选。依据 R-RECLAIM-1：原顾问不再分享成交。"),
@@ -737,14 +741,14 @@
       section(`待确认的违规（${proposed.data.length}）`, table(["规则", "违规", "责任人", "金额", "发生时间", "客户", "说明", "处理"], proposed.data.map((f) => [
         ...line(f),
         h("div", { class: "actions" },
-          button("确认罚款", async () => { await post(`v1/fines/${f.id}/decision`, { action: "confirm" }); notify("ok", "已确认罚款", `${f.rule} · ${f.amount} 元`); await show("fines"); }),
-          button("不予处罚", async () => { await post(`v1/fines/${f.id}/decision`, { action: "dismiss" }); notify("ok", "已驳回", f.rule); await show("fines"); }, { class: "quiet" })),
+          button("确认罚款", async () => { await post(`v1/fines/${f.id}/decision`, { action: "confirm" }); notify("ok", "已确认罚款", `${f.rule} · ${f.amount} 元`); await refresh(); }),
+          button("不予处罚", async () => { await post(`v1/fines/${f.id}/decision`, { action: "dismiss" }); notify("ok", "已驳回", f.rule); await refresh(); }, { class: "quiet" })),
       ]), "没有待确认的违规")),
       section(`待处理的申诉（${appealed.data.length}）`, table(["规则", "违规", "责任人", "金额", "发生时间", "客户", "说明", "申诉理由", "处理"], appealed.data.map((f) => [
         ...line(f), f.appeal ? f.appeal.reason : "—",
         h("div", { class: "actions" },
-          button("维持罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "upheld" }); notify("ok", "已维持罚款", f.rule); await show("fines"); }),
-          button("撤销罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "cancelled" }); notify("ok", "已撤销罚款", f.rule); await show("fines"); }, { class: "quiet" })),
+          button("维持罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "upheld" }); notify("ok", "已维持罚款", f.rule); await refresh(); }),
+          button("撤销罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "cancelled" }); notify("ok", "已撤销罚款", f.rule); await refresh(); }, { class: "quiet" })),
       ]), "没有待处理的申诉")),
       recordFine(me));
   }
@@ -791,15 +795,15 @@
     const doc = await get("v1/visits");
     const open = doc.data.filter((v) => ["pending", "overdue"].includes(v.form_state));
     main.append(section(`待处理的确认单（${doc.date}）`, open.length ? h("div", {}, open.map((v) => form(
-      `${when(v.arrived_at)} 到访 · ${v.customer.phone_masked || "—"} · ${FORM_STATES[v.form_state]}`,
+      `${when(v.arrived_at)} 到访 · ${phoneOf(v)} · ${FORM_STATES[v.form_state]}`,
       [
         input("豁免类型", { tag: "select", name: "kind", options: Object.entries(EXEMPTIONS).map(([k, t]) => option(k, t)) }),
         input("说明", { name: "note", maxlength: 500 }),
       ],
       "签字豁免", async (data) => {
         await post(`v1/visits/${v.id}/exemption`, { kind: data.get("kind"), note: trim(data, "note") });
-        notify("ok", "已豁免", `${v.customer.phone_masked || ""}：${EXEMPTIONS[data.get("kind")]}（R-FLOOR-5）`);
-        await show("exemptions");
+        notify("ok", "已豁免", `${phoneOf(v)}：${EXEMPTIONS[data.get("kind")]}（R-FLOOR-5）`);
+        await refresh();
       }, { className: "inner" }))) : h("p", { class: "empty" }, "今天没有待填写或逾期的确认单")));
   }
 
@@ -817,13 +821,13 @@
         input("名称", { name: "name", required: true, maxlength: 64 }),
       ], "新建", async (data) => {
         const made = await post("v1/registrants", { kind: data.get("kind"), name: trim(data, "name") || "" });
-        await show("registrants");
+        await refresh();
         shownOnce(`已新建报备方 ${made.name}（${made.id}）`, "签名密钥", made.secret);
       }),
       section("报备方", table(["编号", "名称", "类型", "状态", "操作"], doc.registrants.map((r) => [
         r.id, r.name, KINDS[r.kind] || r.kind, r.enabled ? "启用" : "已停用",
         h("div", { class: "actions" },
-          button(r.enabled ? "停用" : "启用", async () => { await post(`v1/registrants/${r.id}/enabled`, { enabled: !r.enabled }); await show("registrants"); }, { class: "quiet" }),
+          button(r.enabled ? "停用" : "启用", async () => { await post(`v1/registrants/${r.id}/enabled`, { enabled: !r.enabled }); await refresh(); }, { class: "quiet" }),
           button("更换密钥", async () => {
             const made = await post(`v1/registrants/${r.id}/secret`, { at_once: false });
             shownOnce(`${r.name} 的新密钥`, `旧密钥在 ${when(made.previous_secret_valid_until)} 前仍可用；新密钥`, made.secret);
@@ -841,11 +845,11 @@
       ], "认证", async (data) => {
         const made = await post("v1/brokers", { name: trim(data, "name") || "", phone: trim(data, "phone") || "", id_card: trim(data, "id_card") || "" });
         notify("ok", "已认证", `${made.name}（${made.id}）`);
-        await show("brokers");
+        await refresh();
       }),
       section("全民经纪人", table(["编号", "姓名", "手机号", "状态", "认证有效至", "操作"], doc.brokers.map((b) => [
         b.id, b.name, b.phone_masked, b.certified ? "已认证" : "未认证/已撤销", when(b.expires_at),
-        b.certified ? button("撤销认证", async () => { await post(`v1/brokers/${b.id}/revocation`, {}); await show("brokers"); }, { class: "quiet" }) : "—",
+        b.certified ? button("撤销认证", async () => { await post(`v1/brokers/${b.id}/revocation`, {}); await refresh(); }, { class: "quiet" }) : "—",
       ]))));
   }
 
@@ -857,13 +861,13 @@
         input("岗位", { tag: "select", name: "role", options: Object.entries(ROLE_NAMES).map(([k, t]) => option(k, t)) }),
       ], "新增", async (data) => {
         const made = await post("v1/staff", { name: trim(data, "name") || "", role: data.get("role") });
-        await show("staff");
+        await refresh();
         shownOnce(`已新增 ${made.name}（${ROLE_NAMES[made.role]}）`, "登录令牌", made.token);
       }),
       section("员工", table(["编号", "姓名", "岗位", "状态", "操作"], doc.staff.map((s) => [
         s.id, s.name, ROLE_NAMES[s.role] || s.role, s.enabled ? "在岗" : "已停用",
         h("div", { class: "actions" },
-          s.id === me.id ? null : button(s.enabled ? "停用" : "启用", async () => { await post(`v1/staff/${s.id}/enabled`, { enabled: !s.enabled }); await show("staff"); }, { class: "quiet" }),
+          s.id === me.id ? null : button(s.enabled ? "停用" : "启用", async () => { await post(`v1/staff/${s.id}/enabled`, { enabled: !s.enabled }); await refresh(); }, { class: "quiet" }),
           button("签发令牌", async () => {
             const made = await post(`v1/staff/${s.id}/tokens`, {});
             shownOnce(`${s.name} 的新令牌`, "登录令牌", made.token);
@@ -902,24 +906,30 @@
   };
 
   let me = null;
+  let showing = 0; // only the screen asked for last may replace the page
+  let current = null;
+
+  // after a change: the screen again, from what the API says now
+  const refresh = () => show(current);
 
   async function show(name) {
+    const ticket = ++showing;
     const screens = ROLE_SCREENS[me.role];
     const screen = screens.includes(name) ? name : screens[0];
+    current = screen;
     if (location.hash !== `#${screen}`) history.replaceState(null, "", `#${screen}`);
     for (const tab of $("tabs").children) tab.setAttribute("aria-current", tab.dataset.screen === screen ? "page" : "false");
     const [title, render] = SCREENS[screen];
-    const main = $("main");
     const fresh = h("main", { id: "main", "aria-label": title, "data-screen": screen });
+    say("加载中…");
     try {
-      say("加载中…");
       await render(fresh, me);
-      say("");
     } catch (error) {
-      say("");
-      showError(error);
+      if (ticket === showing) showError(error);
     }
-    main.replaceWith(fresh);
+    if (ticket !== showing) return;
+    say("");
+    $("main").replaceWith(fresh);
   }
 
   function tabs() {

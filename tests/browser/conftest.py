@@ -1,0 +1,156 @@
+"""The console in a real browser: Debian's Chromium, driven by Playwright,
+against the app served over HTTP in this process on the embedded store
+(moto), with the demo project of `make run` seeded.
+
+The clock is a moving one (time-machine, ticking) set to a Shanghai morning,
+so a run near local midnight cannot split a visit across two days. The
+browser's own zone is New York: every time the console shows must still be
+Shanghai's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from app import app
+from chalicelib.rules.claims import Source
+from chalicelib.rules.records import Registrant
+from chalicelib.store import Store
+from scripts.run_local import seed
+from tests.adversarial.burst import served
+from tests.support import encode, shanghai, signed_headers
+
+CHROMIUM = "/usr/bin/chromium"
+# without the background-networking flags Chromium keeps reaching for the
+# internet, which this machine refuses
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists() or not shutil.which("fc-list"):
+        pytest.fail(
+            "the browser tests need Debian's chromium and a CJK font: "
+            "apt-get install -y chromium fonts-noto-cjk (.ci/run does this)"
+        )
+    with sync_playwright() as playwright:
+        # Playwright gives each launch a fresh, empty user-data directory
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Office:
+    """The served app, its demo project, and a way to act outside the browser."""
+
+    base: str
+    demo: dict[str, Any]
+    store: Store
+    clock: time_machine.Coordinates
+
+    def person(self, role: str, nth: int = 0) -> dict[str, str]:
+        return [p for p in self.demo["staff"] if p["role"] == role][nth]
+
+    def token(self, role: str, nth: int = 0) -> str:
+        return self.person(role, nth)["token"]
+
+    def registrant(self, nth: int = 0) -> Registrant:
+        r = self.demo["registrants"][nth]
+        return Registrant(
+            registrant_id=r["id"],
+            kind=Source(r["kind"]),
+            name=r["name"],
+            secret=r["secret"],
+            enabled=True,
+        )
+
+    def call(self, method: str, path: str, doc: Any = None, *, headers: dict[str, str]) -> Any:
+        data = None if doc is None else (doc if isinstance(doc, bytes) else encode(doc))
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def staff(self, role: str, method: str, path: str, doc: Any = None, nth: int = 0) -> Any:
+        headers = {"Authorization": f"Bearer {self.token(role, nth)}"}
+        if doc is not None:
+            headers["Content-Type"] = "application/json"
+        return self.call(method, path, doc, headers=headers)
+
+    def register(self, phone: str, name: str = "王先生", nth: int = 0) -> dict[str, Any]:
+        """The channel registers its customer at the visit (R-REG-2), signed."""
+        at = datetime.now(UTC).replace(microsecond=0)
+        doc = {"customer": {"name": name, "phone": phone}, "visit_at": at.isoformat()}
+        raw = encode(doc)
+        status, answer = self.call(
+            "POST", "/v1/registrations", raw, headers=signed_headers(self.registrant(nth), raw)
+        )
+        assert status == 201, answer
+        return dict(answer)
+
+
+@pytest.fixture
+def office(tables: Store) -> Iterator[Office]:
+    with time_machine.travel(shanghai("2026-11-27 09:00"), tick=True) as clock:
+        with served(app) as port:
+            base = f"http://127.0.0.1:{port}"
+            yield Office(base, seed(base), tables, clock)
+
+
+@pytest.fixture
+def page(browser: Browser, office: Office) -> Iterator[Page]:
+    context = browser.new_context(viewport=TABLET, locale="zh-CN", timezone_id="America/New_York")
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert errors == [], f"the console's script failed: {errors}"
+
+
+def sign_in(page: Page, office: Office, role: str, nth: int = 0) -> None:
+    page.goto(office.base + "/console")
+    page.get_by_label("员工令牌").fill(office.token(role, nth))
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.locator("#who-name")).to_have_text(office.person(role, nth)["name"])
+
+
+def notice(page: Page) -> Any:
+    return expect(page.get_by_role("alert"))
+
+
+def shoot(page: Page, name: str) -> None:
+    """A screenshot for the README, at the page's current width."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
