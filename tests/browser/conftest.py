@@ -122,10 +122,12 @@ class Office:
 
 @pytest.fixture
 def office(tables: Store) -> Iterator[Office]:
-    with time_machine.travel(shanghai("2026-11-27 09:00"), tick=True) as clock:
-        with served(app) as port:
-            base = f"http://127.0.0.1:{port}"
-            yield Office(base, seed(base), tables, clock)
+    with (
+        time_machine.travel(shanghai("2026-11-27 09:00"), tick=True) as clock,
+        served(app) as port,
+    ):
+        base = f"http://127.0.0.1:{port}"
+        yield Office(base, seed(base), tables, clock)
 
 
 @pytest.fixture

@@ -20,7 +20,9 @@ def sign_out(page: Page) -> None:
     expect(page.get_by_label("员工令牌")).to_be_visible()
 
 
-def test_a_customer_walks_through_the_floor_in_chinese(browser: Browser, page: Page, office):
+def test_a_customer_walks_through_the_floor_in_chinese(
+    browser: Browser, page: Page, office: Office
+):
     channel = office.registrant(0)
     registration = office.register("138 2222 0001")
 
@@ -100,7 +102,7 @@ def test_a_customer_walks_through_the_floor_in_chinese(browser: Browser, page: P
     expect(page.locator("section", has_text="待填写（0）")).to_contain_text("暂无记录")
 
 
-def test_a_refusal_shows_its_rule_and_what_the_rule_says(page: Page, office):
+def test_a_refusal_shows_its_rule_and_what_the_rule_says(page: Page, office: Office):
     """A consultant registers a walk-in whose phone a channel already holds:
     refused by R-DUP-1, explained in Chinese, and nothing written."""
     office.register("139 0000 0007", name="孙先生")
@@ -119,7 +121,7 @@ def test_a_refusal_shows_its_rule_and_what_the_rule_says(page: Page, office):
     assert status == 200 and len(customers["live_claims"]) == 1  # the channel's, alone
 
 
-def test_an_empty_roster_is_refused_with_the_rotation_rule(page: Page, office):
+def test_an_empty_roster_is_refused_with_the_rotation_rule(page: Page, office: Office):
     office.staff("sales_manager", "PUT", "/v1/rosters/2026-11-27", {"consultants": []})
     sign_in(page, office, "front_desk")
     page.get_by_label("来访人数").fill("1")
