@@ -102,10 +102,14 @@ class Office:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
-    def staff(self, role: str, method: str, path: str, doc: Any = None, nth: int = 0) -> Any:
+    def staff(
+        self, role: str, method: str, path: str, doc: Any = None, nth: int = 0, key: str = ""
+    ) -> Any:
         headers = {"Authorization": f"Bearer {self.token(role, nth)}"}
         if doc is not None:
             headers["Content-Type"] = "application/json"
+        if key:
+            headers["Idempotency-Key"] = key
         return self.call(method, path, doc, headers=headers)
 
     def register(self, phone: str, name: str = "王先生", nth: int = 0) -> dict[str, Any]:

@@ -401,6 +401,8 @@
 
   const who = (id) => (id ? names.get(id) || id : "—");
 
+  const ROSTER_READERS = ["front_desk", "channel_assistant", "sales_manager", "site_manager"];
+
   async function roster(day) {
     const doc = await get(`v1/rosters/${day}`);
     known(doc.queue);
@@ -795,7 +797,7 @@
     const doc = await get("v1/visits");
     const open = doc.data.filter((v) => ["pending", "overdue"].includes(v.form_state));
     main.append(section(`待处理的确认单（${doc.date}）`, open.length ? h("div", {}, open.map((v) => form(
-      `${when(v.arrived_at)} 到访 · ${phoneOf(v)} · ${FORM_STATES[v.form_state]}`,
+      `${when(v.arrived_at)} 到访 · ${phoneOf(v)} · 接待：${who(v.consultant_id)} · ${FORM_STATES[v.form_state]}`,
       [
         input("豁免类型", { tag: "select", name: "kind", options: Object.entries(EXEMPTIONS).map(([k, t]) => option(k, t)) }),
         input("说明", { name: "note", maxlength: 500 }),
@@ -978,6 +980,8 @@
   async function start() {
     me = await get("v1/staff/me");
     names.set(me.id, me.name);
+    // consultants' names for the ids visits carry, where the role may read the roster
+    if (ROSTER_READERS.includes(me.role)) await roster(today());
     $("who-name").textContent = me.name;
     $("who-role").textContent = ROLE_NAMES[me.role] || me.role;
     $("who").hidden = false;
