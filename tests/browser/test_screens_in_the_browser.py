@@ -1,0 +1,92 @@
+"""The other screens, each doing its one job through the console: the site
+manager's exemption, a manager confirming a proposed fine, a late entry
+approved, a consultant's walk-in, the daily report downloaded for Excel."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Office, notice, sign_in
+
+
+def decided_visit(office: Office, phone: str) -> dict:
+    """A channel customer, arrived, decided and received: their form is owed."""
+    registration = office.register(phone)
+    digits = phone.replace(" ", "")
+    arrival = {
+        "phone": digits,
+        "party_size": 1,
+        "greeted": True,
+        "accompanied_by": office.registrant(0).registrant_id,
+    }
+    _, visit = office.staff("front_desk", "POST", "/v1/visits", arrival)
+    decided = {"registration_id": registration["registration_id"]}
+    office.staff("channel_assistant", "POST", f"/v1/visits/{visit['id']}/decisions", decided)
+    office.staff("front_desk", "POST", f"/v1/visits/{visit['id']}/assignment", {})
+    return dict(visit)
+
+
+def test_the_site_manager_exempts_a_gift_only_visit(page: Page, office: Office):
+    decided_visit(office, "138 4444 4001")
+    sign_in(page, office, "site_manager")
+    owed = page.locator("form", has_text="138****4001")
+    owed.get_by_label("豁免类型").select_option(label="仅领取礼品")
+    owed.get_by_label("说明").fill("只来领礼品")
+    owed.get_by_role("button", name="签字豁免").click()
+    notice(page).to_contain_text("已豁免")
+    notice(page).to_contain_text("仅领取礼品（R-FLOOR-5）")
+    expect(page.locator("main")).to_contain_text("今天没有待填写或逾期的确认单")
+    _, forms = office.staff("channel_assistant", "GET", "/v1/forms")
+    assert [v["customer"]["phone_masked"] for v in forms["exempt"]] == ["138****4001"]
+
+
+def test_a_manager_confirms_the_greeting_fine_the_system_proposed(page: Page, office: Office):
+    """R-FINE-2: a visit logged as not greeted proposes 30 yuan for the front desk."""
+    office.staff("front_desk", "POST", "/v1/visits", {"party_size": 1, "greeted": False})
+    sign_in(page, office, "sales_manager")
+    page.get_by_role("link", name="违规与申诉").click()
+    proposed = page.locator("section", has_text="待确认的违规（1）")
+    expect(proposed).to_contain_text("R-FINE-2")
+    expect(proposed).to_contain_text("30 元")
+    proposed.get_by_role("button", name="确认罚款").click()
+    notice(page).to_contain_text("已确认罚款")
+    expect(page.locator("section", has_text="待确认的违规（0）")).to_be_visible()
+    page.get_by_role("link", name="罚款明细").click()
+    page.get_by_label("责任人", exact=True).fill(office.person("front_desk")["id"])
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator("main")).to_contain_text("应缴合计 30 元")
+
+
+def test_a_late_entry_is_approved_until_18_00_the_next_day(page: Page, office: Office):
+    sign_in(page, office, "sales_manager")
+    page.get_by_role("link", name="补录审批").click()
+    page.get_by_label("客户手机号").fill("137 5555 0001")
+    page.get_by_label("报备方编号").fill(office.registrant(0).registrant_id)
+    page.get_by_label("到访日期").fill("2026-11-26")
+    page.get_by_label("补录原因").fill("系统故障，渠道未能当天报备")
+    page.get_by_role("button", name="批准补录").click()
+    notice(page).to_contain_text("已批准补录")
+    notice(page).to_contain_text("补录截止 2026-11-27 18:00")  # R-REG-1: the next day, 18:00
+
+
+def test_a_consultant_registers_a_walk_in(page: Page, office: Office):
+    sign_in(page, office, "consultant")
+    page.get_by_role("link", name="报备客户").click()
+    page.get_by_label("客户姓名").fill("赵女士")
+    page.get_by_label("客户手机号").fill("137 0000 0001")
+    page.get_by_role("button", name="提交报备").click()
+    notice(page).to_contain_text("报备成功")
+    notice(page).to_contain_text("赵女士（137****0001）：顾问自有")
+
+
+def test_the_daily_report_downloads_as_csv_for_excel(page: Page, office: Office):
+    decided_visit(office, "138 4444 0002")
+    sign_in(page, office, "channel_assistant")
+    page.get_by_role("link", name="渠道日报").click()
+    expect(page.locator("main")).to_contain_text("鲁信渠道")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载 CSV（Excel）").click()
+    assert download.value.suggested_filename == "渠道日报-2026-11-27.csv"
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert text.startswith("\ufeff")  # Excel reads UTF-8 with the byte-order mark
+    assert "鲁信渠道" in text
