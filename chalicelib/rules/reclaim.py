@@ -49,8 +49,7 @@ def reclaim_due(customer: Customer, policy: Policy) -> datetime | None:
     customer with a consultant, a last visit, and no deal."""
     if customer.deal is not None or customer.last_visit_at is None:
         return None
-    current = customer.tenures[-1] if customer.tenures else None
-    if current is None or current.until is not None:
+    if customer.open_tenure() is None:
         return None
     last_day = local_date(customer.last_visit_at, policy.zone)
     return first_run_from(stale_from(last_day, policy), policy)
@@ -80,8 +79,7 @@ def visited(
     (new, or back from the pool) becomes the receiving consultant's."""
     last = customer.last_visit_at
     changed = replace(customer, last_visit_at=at if last is None or at > last else last)
-    current = customer.tenures[-1] if customer.tenures else None
-    if consultant_id is None or (current is not None and current.until is None):
+    if consultant_id is None or customer.open_tenure() is not None:
         return changed
     tenure = Tenure(consultant_id, at, how)
     return replace(changed, tenures=(*customer.tenures, tenure), pooled_at=None)
