@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from .claims import Customer, Source, Tenure
 from .localtime import at_local_time, local_date
@@ -46,13 +46,21 @@ def first_run_from(day: date, policy: Policy) -> datetime:
 
 def reclaim_due(customer: Customer, policy: Policy) -> datetime | None:
     """The run that reclaims the customer, if nothing changes before it: a
-    customer with a consultant, a last visit, and no deal."""
-    if customer.deal is not None or customer.last_visit_at is None:
-        return None
-    if customer.open_tenure() is None:
+    customer with a consultant, a last visit, and no deal.
+
+    A run takes a customer only from a consultant who had them when it ran:
+    one given out from the pool after their last visit went stale is taken
+    by the first run after the assignment, never "as of" an earlier one."""
+    tenure = customer.open_tenure()
+    if customer.deal is not None or customer.last_visit_at is None or tenure is None:
         return None
     last_day = local_date(customer.last_visit_at, policy.zone)
-    return first_run_from(stale_from(last_day, policy), policy)
+    due = first_run_from(stale_from(last_day, policy), policy)
+    if due > tenure.since:
+        return due
+    began = local_date(tenure.since, policy.zone)
+    due = first_run_from(began, policy)
+    return due if due > tenure.since else first_run_from(began + timedelta(days=1), policy)
 
 
 def reclaimed(customer: Customer, run: datetime, policy: Policy) -> Customer | None:
