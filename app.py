@@ -46,6 +46,7 @@ from chalicelib.services.container import (
     lookups,
     ownership,
     pool,
+    portfolio,
     reads,
     reclaim,
     registrations,
@@ -76,6 +77,7 @@ def one_error_shape(event, get_response):  # type: ignore[no-untyped-def]
 QUERY_PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/registrations"): frozenset({"limit", "cursor"}),
     ("GET", "/v1/events"): frozenset({"limit", "cursor"}),
+    ("GET", "/v1/staff/me/customers"): frozenset({"limit", "cursor"}),
     ("GET", "/v1/visits"): frozenset({"date"}),
     ("GET", "/v1/forms"): frozenset({"date"}),
     ("GET", "/v1/reports/daily"): frozenset({"date", "format"}),
@@ -199,6 +201,14 @@ def staff_member(roles: frozenset[Role]) -> Staff:
 def whoami() -> Response:
     me = staff_member(EVERYONE)
     return json_response({"id": me.staff_id, "name": me.name, "role": me.role.value}, 200)
+
+
+@app.route("/v1/staff/me/customers", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def my_customers() -> Response:
+    """R-RECLAIM-1: the consultant's own customers and how each stands now."""
+    consultant = staff_member(frozenset({Role.CONSULTANT}))
+    return json_response(portfolio().mine(consultant, query(), now()), 200)
 
 
 @app.route("/v1/consultant-registrations", methods=["POST"], content_types=ANY_TYPE)

@@ -27,6 +27,7 @@ FUNCTIONS = {  # Chalice's logical ids
 JOBS = ("ExpirySweep", "MonthlyReclaim", "DuplicateWatch")  # async: retried, then the DLQ
 STREAMED = IdempotencyItem  # the table whose TTL deletions the stream handler sees
 API_5XX_PER_5_MINUTES = 5
+DIMENSION_SETS_PER_ALARM = 4  # a table or an index: 2 metrics each, + their sum <= 10
 NAMESPACE = "SalesOffice"
 
 
@@ -182,6 +183,35 @@ def _alarm(name: str, description: str, **properties: Any) -> dict[str, Any]:
     }
 
 
+def _throttles(where: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Read and write throttles of each dimension set, and their sum."""
+    metrics: list[dict[str, Any]] = [
+        {
+            "Id": f"m{n}",
+            "ReturnData": False,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/DynamoDB",
+                    "MetricName": metric,
+                    "Dimensions": dimensions,
+                },
+                "Period": 300,
+                "Stat": "Sum",
+            },
+        }
+        for n, (dimensions, metric) in enumerate(
+            (d, m) for d in where for m in ("ReadThrottleEvents", "WriteThrottleEvents")
+        )
+    ]
+    throttled = {
+        "Id": "throttled",
+        "Expression": " + ".join(f"FILL({m['Id']}, 0)" for m in metrics),
+        "Label": "throttled requests",
+        "ReturnData": True,
+    }
+    return [*metrics, throttled]
+
+
 def _alarms(stage: str) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}},
@@ -238,34 +268,13 @@ def _alarms(stage: str) -> dict[str, Any]:
             ]
             for index in model._get_schema()["global_secondary_indexes"]
         ]
-        metrics = [
-            {
-                "Id": f"m{n}",
-                "ReturnData": False,
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/DynamoDB",
-                        "MetricName": metric,
-                        "Dimensions": dimensions,
-                    },
-                    "Period": 300,
-                    "Stat": "Sum",
-                },
-            }
-            for n, (dimensions, metric) in enumerate(
-                (d, m) for d in where for m in ("ReadThrottleEvents", "WriteThrottleEvents")
+        # CloudWatch allows 10 metrics per alarm: the sum and 4 × (read, write)
+        for part, start in enumerate(range(0, len(where), DIMENSION_SETS_PER_ALARM)):
+            suffix = str(part + 1) if part else ""
+            resources[f"{logical_id(table)}ThrottleAlarm{suffix}"] = _alarm(
+                f"{table}-throttled" + (f"-{suffix}" if suffix else ""),
+                f"DynamoDB throttled requests on {table} (docs/deploy.md).",
+                Metrics=_throttles(where[start : start + DIMENSION_SETS_PER_ALARM]),
+                Threshold=1,
             )
-        ]
-        throttled = {
-            "Id": "throttled",
-            "Expression": " + ".join(f"FILL({m['Id']}, 0)" for m in metrics),
-            "Label": "throttled requests",
-            "ReturnData": True,
-        }
-        resources[f"{logical_id(table)}ThrottleAlarm"] = _alarm(
-            f"{table}-throttled",
-            f"DynamoDB throttled requests on {table} (docs/deploy.md).",
-            Metrics=[*metrics, throttled],
-            Threshold=1,
-        )
     return resources

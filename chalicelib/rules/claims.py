@@ -130,6 +130,11 @@ class Customer:
     sweep_due: datetime | None = None
     reclaim_due: datetime | None = None
 
+    def open_tenure(self) -> Tenure | None:
+        """The consultant's ownership not yet ended by a reclaim, if any."""
+        current = self.tenures[-1] if self.tenures else None
+        return current if current is not None and current.until is None else None
+
     def consultant_at(self, at: datetime) -> str | None:
         """The consultant who owned the customer at ``at``, if any."""
         held = [t for t in self.tenures if t.covers(at)]

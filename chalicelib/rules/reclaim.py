@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from .claims import Customer, Source, Tenure
 from .localtime import at_local_time, local_date
@@ -46,14 +46,21 @@ def first_run_from(day: date, policy: Policy) -> datetime:
 
 def reclaim_due(customer: Customer, policy: Policy) -> datetime | None:
     """The run that reclaims the customer, if nothing changes before it: a
-    customer with a consultant, a last visit, and no deal."""
-    if customer.deal is not None or customer.last_visit_at is None:
-        return None
-    current = customer.tenures[-1] if customer.tenures else None
-    if current is None or current.until is not None:
+    customer with a consultant, a last visit, and no deal.
+
+    A run takes a customer only from a consultant who had them when it ran:
+    one given out from the pool after their last visit went stale is taken
+    by the first run after the assignment, never "as of" an earlier one."""
+    tenure = customer.open_tenure()
+    if customer.deal is not None or customer.last_visit_at is None or tenure is None:
         return None
     last_day = local_date(customer.last_visit_at, policy.zone)
-    return first_run_from(stale_from(last_day, policy), policy)
+    due = first_run_from(stale_from(last_day, policy), policy)
+    if due > tenure.since:
+        return due
+    began = local_date(tenure.since, policy.zone)
+    due = first_run_from(began, policy)
+    return due if due > tenure.since else first_run_from(began + timedelta(days=1), policy)
 
 
 def reclaimed(customer: Customer, run: datetime, policy: Policy) -> Customer | None:
@@ -80,8 +87,7 @@ def visited(
     (new, or back from the pool) becomes the receiving consultant's."""
     last = customer.last_visit_at
     changed = replace(customer, last_visit_at=at if last is None or at > last else last)
-    current = customer.tenures[-1] if customer.tenures else None
-    if consultant_id is None or (current is not None and current.until is None):
+    if consultant_id is None or customer.open_tenure() is not None:
         return changed
     tenure = Tenure(consultant_id, at, how)
     return replace(changed, tenures=(*customer.tenures, tenure), pooled_at=None)

@@ -14,6 +14,7 @@ from .jobs import Reclaim, Sweep
 from .lookup import Lookups
 from .ownership import Ownership
 from .pool import Pool
+from .portfolio import Portfolio
 from .probing import DuplicateWatch
 from .ratelimit import RateLimiter
 from .reads import Reads
@@ -79,6 +80,11 @@ def pool() -> Pool:
 
 
 @cache
+def portfolio() -> Portfolio:
+    return Portfolio(store(), settings())
+
+
+@cache
 def deals() -> Deals:
     return Deals(store(), settings())
 
@@ -101,6 +107,7 @@ def reset() -> None:
         sweep,
         reclaim,
         pool,
+        portfolio,
         deals,
         fines,
         duplicate_watch,

@@ -106,6 +106,7 @@ def customer_from_item(item: CustomerItem) -> Customer:
 
 def customer_to_item(key: str, phone: str, customer: Customer, version: int) -> CustomerItem:
     sweep, reclaim, pooled = customer.sweep_due, customer.reclaim_due, customer.pooled_at
+    owner = customer.open_tenure()
     return CustomerItem(
         customer_key=key,
         version=version,
@@ -133,6 +134,9 @@ def customer_to_item(key: str, phone: str, customer: Customer, version: int) -> 
         reclaim_key=position(reclaim, key) if reclaim else None,
         pool_month=pool_month(pooled) if pooled else None,
         pool_key=position(pooled, key) if pooled else None,
+        # the consultants' index: only while a tenure is open, latest visit first
+        consultant_id=owner.consultant_id if owner else None,
+        consultant_key=position(customer.last_visit_at or owner.since, key) if owner else None,
     )
 
 

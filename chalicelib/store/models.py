@@ -98,6 +98,17 @@ class CustomersInPool(GlobalSecondaryIndex):  # type: ignore[type-arg]
     pool_key = UnicodeAttribute(range_key=True)
 
 
+class CustomersByConsultant(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: a consultant's customers (open tenure only), latest visit first."""
+
+    class Meta:
+        index_name = "by_consultant"
+        projection = AllProjection()
+
+    consultant_id = UnicodeAttribute(hash_key=True)  # the open tenure's consultant
+    consultant_key = UnicodeAttribute(range_key=True)  # <last visit ms>#<customer key>
+
+
 class CustomerItem(Model):
     """The unit of consistency: one item per customer, keyed by HMAC(phone)."""
 
@@ -122,9 +133,13 @@ class CustomerItem(Model):
     reclaim_key = UnicodeAttribute(null=True)
     pool_month = UnicodeAttribute(null=True)
     pool_key = UnicodeAttribute(null=True)
+    # the consultants' index, derived from the open tenure on every write
+    consultant_id = UnicodeAttribute(null=True)
+    consultant_key = UnicodeAttribute(null=True)
     by_sweep = CustomersBySweep()
     by_reclaim = CustomersByReclaim()
     in_pool = CustomersInPool()
+    by_consultant = CustomersByConsultant()
 
 
 class RegistrationItem(Model):

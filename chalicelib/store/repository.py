@@ -147,6 +147,23 @@ class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
                 return None
         return customer_from_item(item)
 
+    def customers_of(
+        self, consultant_id: str, before: str | None, limit: int
+    ) -> list[tuple[str, str, Customer]]:
+        """A consultant's customers, latest visit first: (position, customer
+        key, customer), at most ``limit`` of them before the ``before``
+        position. One query of the sparse ``by_consultant`` index, which (a
+        global index) may lag a write by a moment."""
+        condition = CustomerItem.consultant_key < before if before else None
+        with unavailable_on_outage():
+            items = CustomerItem.by_consultant.query(
+                consultant_id,
+                range_key_condition=condition,
+                scan_index_forward=False,
+                limit=limit,
+            )
+            return [(str(i.consultant_key), i.customer_key, customer_from_item(i)) for i in items]
+
     def save_acceptance(
         self,
         registration: Registration,

@@ -67,6 +67,7 @@ BASES: dict[tuple[str, str], dict[str, Any]] = {
 QUERIES = {  # the query parameters each reading route takes
     "/v1/registrations": ("limit", "cursor"),
     "/v1/events": ("limit", "cursor"),
+    "/v1/staff/me/customers": ("limit", "cursor"),
     "/v1/visits": ("date",),
     "/v1/forms": ("date",),
     "/v1/reports/daily": ("date", "format"),

@@ -19,6 +19,7 @@ from chalicelib.services.deals import Deals
 from chalicelib.services.intake import MAX_BODY_BYTES
 from chalicelib.services.ownership import Ownership
 from chalicelib.services.pool import Pool
+from chalicelib.services.portfolio import Portfolio
 from chalicelib.services.rotation import Rotation
 from chalicelib.services.visits import Visits
 from chalicelib.store import Store
@@ -49,6 +50,7 @@ REPORT = "/v1/reports/daily"
 POOL = "/v1/pool"
 POOL_ASSIGNMENTS = "/v1/pool/assignments"
 DEALS = "/v1/deals"
+MY_CUSTOMERS = "/v1/staff/me/customers"
 
 
 # -- calling as a role ----------------------------------------------------------
@@ -517,6 +519,34 @@ def deal_by_another_consultant(ctx: Ctx) -> Any:
     return call(ctx, "POST", DEALS, Role.CONSULTANT, {"phone": "13812345678"})
 
 
+def my_customers_listed(ctx: Ctx) -> list[Any]:
+    """Two pages: a customer received on the floor (protected), then a
+    walk-in who bought (converted)."""
+    _, consultant = received_visit(ctx)
+    headers = {
+        "Authorization": f"Bearer {consultant}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": "walk-in-1",
+    }
+    walk_in = body(phone="13900000001", visit_at="2026-11-27T09:30:00+08:00")
+    ctx.api.client.http.post(
+        "/v1/consultant-registrations", headers=headers, body=json.dumps(walk_in).encode()
+    )
+    first = call(ctx, "GET", f"{MY_CUSTOMERS}?limit=1", None, tok=consultant)
+    cursor = payload(first)["next_cursor"]
+    assert cursor is not None
+    call(ctx, "POST", DEALS, None, {"phone": "13900000001"}, tok=consultant)
+    return [first, call(ctx, "GET", f"{MY_CUSTOMERS}?cursor={cursor}", None, tok=consultant)]
+
+
+def my_customers_bad_query(ctx: Ctx) -> list[Any]:
+    return [
+        call(ctx, "GET", f"{MY_CUSTOMERS}?limit=0", Role.CONSULTANT),
+        call(ctx, "GET", f"{MY_CUSTOMERS}?cursor=%25%25", Role.CONSULTANT),
+        call(ctx, "GET", f"{MY_CUSTOMERS}?page=2", Role.CONSULTANT),
+    ]
+
+
 # -- the answers every floor operation shares --------------------------------------
 
 
@@ -547,6 +577,7 @@ ROUTES = [
     Route("GET", POOL, Role.SALES_MANAGER, Role.CONSULTANT, (Pool, "view")),
     Route("POST", POOL_ASSIGNMENTS, Role.SALES_MANAGER, Role.SITE_MANAGER, (Pool, "assign")),
     Route("POST", DEALS, Role.SALES_MANAGER, Role.FRONT_DESK, (Deals, "record")),
+    Route("GET", MY_CUSTOMERS, Role.CONSULTANT, Role.FRONT_DESK, (Portfolio, "mine")),
 ]
 
 
@@ -660,6 +691,8 @@ FLOOR_CASES += [
     Case(POST, DEALS, 404, deal_for_nobody),
     Case(POST, DEALS, 409, deal_twice),
     Case(POST, DEALS, 403, deal_by_another_consultant),
+    Case(GET, MY_CUSTOMERS, 200, my_customers_listed),
+    Case(GET, MY_CUSTOMERS, 400, my_customers_bad_query),
 ]
 for _route in ROUTES:
     FLOOR_CASES += shared_cases(_route)

@@ -30,6 +30,7 @@ FINE_RECORDERS = FINE_DECIDERS | {Role.PARTY_A_ADMIN, Role.CHANNEL_ASSISTANT, Ro
 # whole; a new staff route is added here with its roles.
 ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", ME, frozenset(Role)),
+    ("GET", "/v1/staff/me/customers", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/consultant-registrations", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/late-approvals", frozenset({Role.SALES_MANAGER})),
     ("POST", "/v1/customer-lookups", frozenset(Role) - {Role.CONSULTANT}),

@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from pynamodb.exceptions import PutError
 
-from chalicelib.rules.claims import Claim, Customer, Source
+from chalicelib.rules.claims import Claim, Customer, Source, Tenure
+from chalicelib.rules.policy import Policy
+from chalicelib.rules.reclaim import reclaimed
 from chalicelib.rules.records import AuditEntry, StoredAnswer
 from chalicelib.store import Store, VersionConflict
 from tests.support import make_registrant, shanghai
@@ -80,3 +82,28 @@ def test_enabling_an_unknown_registrant_reports_none(store):
     store.put_registrant(registrant, NOW)
     assert store.set_registrant_enabled(registrant.registrant_id, False).enabled is False
     assert store.get_registrant(registrant.registrant_id).enabled is False
+
+
+def test_a_consultants_customers_are_the_open_tenures_latest_visit_first(store):
+    """The sparse by_consultant index: written with the customer, in the
+    same put; gone when the tenure ends (R-RECLAIM-1); paged by position."""
+
+    def owned(consultant: str, visit: str) -> Customer:
+        at = shanghai(visit)
+        return Customer(tenures=(Tenure(consultant, at, "walk_in"),), last_visit_at=at)
+
+    store.commit_customer("k1", "13800000001", owned("stf_a", "2026-11-20 10:00"), NOW)
+    store.commit_customer("k2", "13800000002", owned("stf_a", "2026-11-22 10:00"), NOW)
+    store.commit_customer("k3", "13800000003", owned("stf_b", "2026-11-21 10:00"), NOW)
+    store.commit_customer("k4", "13800000004", Customer().with_claim(claim("rg_1")), NOW)
+    page = store.customers_of("stf_a", None, 10)
+    assert [key for _, key, _ in page] == ["k2", "k1"]
+    assert page[0][2].tenures[0].consultant_id == "stf_a"
+    (first,) = store.customers_of("stf_a", None, 1)
+    assert [key for _, key, _ in store.customers_of("stf_a", first[0], 10)] == ["k1"]
+    assert store.customers_of("stf_nobody", None, 10) == []
+    # reclaimed: the tenure ends and the customer leaves the consultant's list
+    current = store.get_customer("k1")
+    pooled = reclaimed(current, shanghai("2027-03-01 02:00"), Policy())
+    store.commit_customer("k1", "13800000001", pooled, NOW)
+    assert [key for _, key, _ in store.customers_of("stf_a", None, 10)] == ["k2"]

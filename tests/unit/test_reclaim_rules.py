@@ -116,3 +116,24 @@ def test_reclaim_ends_the_tenure_at_the_run_and_the_pool_gives_a_new_one():
     assert given.consultant_at(shanghai("2027-03-02 09:00")) == "stf_b"
     assert given.consultant_at(shanghai("2026-12-01 09:00")) == "stf_a"
     assert given.pooled_at is None
+
+
+@pytest.mark.parametrize(
+    ("assigned", "due"),
+    [
+        ("2027-03-02 09:00", "2027-04-01 02:00"),
+        ("2027-03-01 09:00", "2027-04-01 02:00"),  # after that day's run
+        ("2027-03-01 02:00", "2027-04-01 02:00"),  # at the very instant of the run
+    ],
+)
+def test_a_stale_customer_from_the_pool_is_due_at_the_first_run_after_the_assignment(assigned, due):
+    """R-RECLAIM-1: the last visit (30 November) is stale from 28 February,
+    but a run cannot take the customer from a consultant who did not yet
+    have them: the tenure never ends before it began."""
+    pooled = reclaimed(owned("2026-11-30 10:00"), shanghai("2027-02-01 02:00"), POLICY)
+    assert pooled is None  # not yet stale then
+    pooled = reclaimed(owned("2026-11-30 10:00"), shanghai("2027-03-01 02:00"), POLICY)
+    given = assigned_from_pool(pooled, "stf_b", shanghai(assigned))
+    assert reclaim_due(given, POLICY) == shanghai(due)
+    again = reclaimed(given, shanghai(due), POLICY)
+    assert again.tenures[-1].since < again.tenures[-1].until == shanghai(due)

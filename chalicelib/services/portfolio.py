@@ -1,0 +1,37 @@
+"""A consultant's own customers (R-RECLAIM-1): whom they follow up, and how
+each stands now (protected by a recommender, unprotected, or bought), with
+the reclaim run that takes them if nothing happens before it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.rules.staff import Staff
+from chalicelib.settings import Settings
+from chalicelib.store import Store
+
+from .reads import decode_cursor, encode_cursor, parse_limit
+from .views import owned_customer_view
+
+
+class Portfolio:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self._store = store
+        self._policy = settings.policy
+
+    def mine(self, consultant: Staff, query: dict[str, str], now: datetime) -> dict[str, Any]:
+        """Latest visit first, ``limit`` at a time; ``next_cursor`` continues.
+        Only customers whose tenure is open (not reclaimed) are listed."""
+        limit = parse_limit(query)
+        before = decode_cursor(query.get("cursor"), "")
+        page = self._store.customers_of(consultant.staff_id, before, limit + 1)
+        more = len(page) > limit
+        page = page[:limit]
+        data = []
+        for _, key, customer in page:
+            tenure = customer.open_tenure()
+            # the index is derived from this very tenure in the same write
+            if tenure is not None and tenure.consultant_id == consultant.staff_id:
+                data.append(owned_customer_view(key, customer, tenure, now, self._policy))
+        return {"data": data, "next_cursor": encode_cursor(page[-1][0]) if more else None}
