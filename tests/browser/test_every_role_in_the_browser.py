@@ -78,6 +78,8 @@ def test_each_roles_main_screen_fits_a_tablet_and_a_phone(page: Page, office: Of
     morning(office)
     open_main_screen(page, office, role)
     assert page.evaluate(UNLABELLED) == []
+    shown = page.inner_text("body")
+    assert "null" not in shown and "undefined" not in shown and "NaN" not in shown
     assert not page.evaluate(WIDER_THAN_THE_SCREEN), "wider than a 768 px tablet"
     assert page.get_by_role("alert").is_hidden(), page.get_by_role("alert").inner_text()
     shoot(page, MAIN_SCREENS[role][0])

@@ -4,6 +4,8 @@ approved, a consultant's walk-in, the daily report downloaded for Excel."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Office, notice, sign_in
@@ -87,6 +89,6 @@ def test_the_daily_report_downloads_as_csv_for_excel(page: Page, office: Office)
     with page.expect_download() as download:
         page.get_by_role("button", name="下载 CSV（Excel）").click()
     assert download.value.suggested_filename == "渠道日报-2026-11-27.csv"
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("\ufeff")  # Excel reads UTF-8 with the byte-order mark
     assert "鲁信渠道" in text

@@ -249,6 +249,11 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // replaceChildren, skipping the parts a screen leaves out (null, false)
+  function fill(el, ...kids) {
+    el.replaceChildren(...kids.flat(Infinity).filter((kid) => kid !== null && kid !== undefined && kid !== false));
+  }
+
   function say(text) {
     $("status").textContent = text;
   }
@@ -256,13 +261,13 @@
   function clearNotice() {
     const box = $("notice");
     box.hidden = true;
-    box.replaceChildren();
+    fill(box);
   }
 
   function notify(kind, title, ...lines) {
     const box = $("notice");
     box.className = `notice ${kind}`;
-    box.replaceChildren(
+    fill(box, 
       h("strong", {}, title),
       ...lines.filter(Boolean).map((line) => h("p", {}, line)),
       h("button", { type: "button", class: "quiet", onclick: clearNotice }, "知道了"),
@@ -492,7 +497,7 @@
     const render = () => {
       const candidate = order.find((c) => !skipped.some((s) => s.consultant_id === c.id));
       const reason = input("跳过原因", { name: "skip_reason", placeholder: "如：正在接待其他客户" });
-      panel.replaceChildren(
+      fill(panel, 
         h("p", {}, candidate ? `轮到：${candidate.name}` : "轮排中已没有可分配的顾问"),
         skipped.length ? h("p", { class: "small" }, `已跳过：${skipped.map((s) => `${who(s.consultant_id)}（${s.reason}）`).join("、")}`) : null,
         candidate ? reason : null,
@@ -530,7 +535,7 @@
         post("v1/customer-lookups", { phone }),
         post("v1/visit-lookups", { phone }),
       ]);
-      result.replaceChildren(...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
+      fill(result, ...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
     });
     main.append(lookup, result);
   }
@@ -577,7 +582,7 @@
 
   async function refreshJudge(phone) {
     const [customer, visits] = await Promise.all([post("v1/customer-lookups", { phone }), post("v1/visit-lookups", { phone })]);
-    $("judge-result").replaceChildren(...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
+    fill($("judge-result"), ...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
   }
 
   // R-FLOOR-4: one customer per household
@@ -611,7 +616,7 @@
     const body = h("div");
     const load = async () => {
       const doc = await get("v1/forms", { date: day.value });
-      body.replaceChildren(...["overdue", "pending", "filed", "exempt"].map((state) => section(
+      fill(body, ...["overdue", "pending", "filed", "exempt"].map((state) => section(
         `${FORM_STATES[state]}（${doc[state].length}）`,
         table(["到访", "客户", "接待顾问", "判给", "截止"], doc[state].map((v) => [
           when(v.arrived_at), phoneOf(v), who(v.consultant_id),
@@ -627,7 +632,7 @@
     const body = h("div");
     const load = async () => {
       const doc = await get("v1/reports/daily", { date: day.value });
-      body.replaceChildren(section(`渠道日报 ${doc.date}（生成于 ${when(doc.generated_at)}）`,
+      fill(body, section(`渠道日报 ${doc.date}（生成于 ${when(doc.generated_at)}）`,
         table(["报备方", "类型", "成功", "被拒", "被拒原因", "到访", "确认单已填", "豁免", "待填", "逾期"], doc.rows.map((r) => [
           r.name, KINDS[r.kind] || r.kind, r.accepted, r.refused,
           r.refusals.map((x) => `${x.rule || x.code} × ${x.count}`).join("，") || "—",
@@ -643,12 +648,24 @@
 
   // -- 置业顾问 consultant -------------------------------------------------------------
 
+  const TENURES = { walk_in: "自然到访报备", floor: "轮排接待", pool: "公共池分配" };
+  const STANDING = { protected: "报备保护中", unprotected: "无报备保护", converted: "已成交" };
+
   async function myCustomers(main) {
-    const doc = await get("v1/staff/me/customers");
-    main.append(section("我的客户", table(["客户", "手机号", "状态", "归我跟进自", "最近到访", "报备保护至", "回收公共池于"], doc.customers.map((c) => [
-      c.name || "—", c.phone_masked, CLAIM_STATES[c.state] || c.state, when(c.since), when(c.last_visit_at),
-      c.protection ? when(c.protection.ends_at) : "—", when(c.reclaim_at),
-    ]), "暂时没有归您跟进的客户")));
+    const rows = [];
+    const body = h("div");
+    const more = async (cursor) => {
+      const doc = await get("v1/staff/me/customers", cursor ? { cursor } : { limit: 50 });
+      rows.push(...doc.data);
+      fill(body, 
+        table(["客户", "状态", "来源", "归我跟进自", "最近到访", "报备保护至", "将收回公共池"], rows.map((c) => [
+          c.phone_masked, STANDING[c.state] || c.state, TENURES[c.how] || c.how, when(c.since), when(c.last_visit_at),
+          c.protection ? `${when(c.protection.ends_at)}（第 ${c.protection.ordinal} 次推荐）` : "—", when(c.reclaim_at),
+        ]), "暂时没有归您跟进的客户"),
+        doc.next_cursor ? h("div", { class: "actions" }, button("加载更多", () => more(doc.next_cursor), { class: "quiet" })) : null);
+    };
+    main.append(section("我的客户", h("p", { class: "small" }, "最近到访的在前；最后一次到访满 3 个月且未成交的客户，在每月 1 日收回公共池（R-RECLAIM-1）。"), body));
+    await more(null);
   }
 
   async function myForms(main) {
@@ -778,7 +795,7 @@
     };
     const load = async () => {
       const doc = await get("v1/fines/statement", params());
-      body.replaceChildren(section(`${who(doc.payer_id)} ${doc.month} 罚款明细`,
+      fill(body, section(`${who(doc.payer_id)} ${doc.month} 罚款明细`,
         h("p", {}, `应缴合计 ${doc.total_due} 元 · 申诉中 ${doc.under_appeal} 元 · 待确认 ${doc.proposed} 元`),
         table(["规则", "发生时间", "金额", "状态", "说明"], doc.fines.map((f) => [f.rule, when(f.occurred_at), `${f.amount} 元`, FINE_STATES[f.status] || f.status, f.note || "—"]))));
     };
@@ -936,7 +953,7 @@
 
   function tabs() {
     const nav = $("tabs");
-    nav.replaceChildren(...ROLE_SCREENS[me.role].map((name) => h("a", {
+    fill(nav, ...ROLE_SCREENS[me.role].map((name) => h("a", {
       href: `#${name}`,
       "data-screen": name,
       onclick: (event) => {
