@@ -136,7 +136,8 @@ def main() -> int:
         print(f"  {r['kind']:<12} {r['id']}  secret {r['secret']}  ({r['name']})")
     for p in demo["staff"]:  # type: ignore[union-attr]
         print(f"  {p['role']:<17} {p['id']}  token {p['token']}  ({p['name']})")
-    print(f"serving the API on {base_url} (Ctrl-C stops everything)", flush=True)
+    print(f"serving the API on {base_url} (Ctrl-C stops everything)")
+    print(f"the console (工作台): open {base_url}/console and sign in with a token above", flush=True)
     chalice = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "chalice"),
