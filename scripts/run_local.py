@@ -137,7 +137,9 @@ def main() -> int:
     for p in demo["staff"]:  # type: ignore[union-attr]
         print(f"  {p['role']:<17} {p['id']}  token {p['token']}  ({p['name']})")
     print(f"serving the API on {base_url} (Ctrl-C stops everything)")
-    print(f"the console (工作台): open {base_url}/console and sign in with a token above", flush=True)
+    print(
+        f"the console (工作台): open {base_url}/console and sign in with a token above", flush=True
+    )
     chalice = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "chalice"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Office, notice, sign_in
 
@@ -92,3 +92,26 @@ def test_the_daily_report_downloads_as_csv_for_excel(page: Page, office: Office)
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("\ufeff")  # Excel reads UTF-8 with the byte-order mark
     assert "鲁信渠道" in text
+
+
+def test_an_arrival_sent_again_after_a_lost_reply_is_logged_once(page: Page, office: Office):
+    """The reply to the first press never arrives; the second press sends the
+    same Idempotency-Key, so the desk sees the arrival and the log has one."""
+    sign_in(page, office, "front_desk")
+    lost: list[str] = []
+
+    def lose_the_first_reply(route: Route) -> None:
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch().json()["id"])  # the app logs the arrival...
+            route.abort("connectionreset")  # ...and its answer is lost on the way
+        else:
+            route.continue_()
+
+    page.route("**/v1/visits", lose_the_first_reply)
+    page.get_by_label("来访人数").fill("2")
+    page.get_by_role("button", name="登记到访").click()
+    notice(page).to_contain_text("操作可能已经生效")
+    page.get_by_role("button", name="登记到访").click()
+    notice(page).to_contain_text("已登记到访")
+    _, log = office.staff("front_desk", "GET", "/v1/visits")
+    assert [v["id"] for v in log["data"]] == lost
