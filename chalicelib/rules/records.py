@@ -20,6 +20,7 @@ class Registrant:
     enabled: bool
     previous_secret: str | None = None
     previous_secret_until: datetime | None = None
+    created_at: datetime | None = None  # as stored (None: not yet written)
 
     def secrets_at(self, now: datetime) -> tuple[str, ...]:
         """The secrets that sign for it now: the current one, and the

@@ -7,6 +7,7 @@ from functools import cache
 from chalicelib.settings import settings
 from chalicelib.store import store
 
+from .console import Console
 from .daily_report import DailyReport
 from .deals import Deals
 from .fines import Fines
@@ -88,6 +89,11 @@ def fines() -> Fines:
     return Fines(store(), settings())
 
 
+@cache
+def console() -> Console:
+    return Console(store(), settings())
+
+
 def reset() -> None:
     """Forget everything built from the settings (tests change them)."""
     built_here = (
@@ -103,6 +109,7 @@ def reset() -> None:
         pool,
         deals,
         fines,
+        console,
         duplicate_watch,
     )
     for built in (*built_here, store, settings):
