@@ -21,6 +21,7 @@ from chalicelib.rules.staff import Role
 from chalicelib.settings import settings
 from tests.api.floor_support import Floor, person
 from tests.api.test_openapi import CASES, Ctx
+from tests.api.test_openapi_console import CONSOLE_CASES
 from tests.api.test_openapi_fines import FINE_CASES
 from tests.api.test_openapi_floor import FLOOR_CASES
 from tests.conftest import payload
@@ -111,7 +112,7 @@ def usage(tables, monkeypatch) -> Usage:
 
 
 def run_every_conformance_case(api: Any, usage: Usage) -> None:
-    for case in (*CASES, *FLOOR_CASES, *FINE_CASES):
+    for case in (*CASES, *FLOOR_CASES, *FINE_CASES, *CONSOLE_CASES):
         empty_tables()
         with (
             pytest.MonkeyPatch.context() as patch,
