@@ -9,10 +9,10 @@ answer that issues them: never in a list, a log line or the audit trail.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 from chalicelib.errors import Failed, Problem, not_found
 from chalicelib.rules.brokers import Broker
@@ -35,6 +35,20 @@ def _registrant_kind(value: object) -> Source:
 
 
 RegistrantKind = Annotated[Source, BeforeValidator(_registrant_kind)]
+
+
+def _storable(value: datetime) -> datetime:
+    """A time the store (UTC) and the answer (local time) can both hold."""
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = 10_000
+    if not 1970 <= year < 9999:
+        raise ValueError("between the years 1970 and 9998")
+    return value
+
+
+Expiry = Annotated[VisitAt, AfterValidator(_storable)]
 
 
 class _Strict(BaseModel):
@@ -62,7 +76,7 @@ class _NewBroker(_Strict):
     name: Name
     phone: PhoneText
     id_card: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    expires_at: VisitAt | None = None
+    expires_at: Expiry | None = None
 
 
 class _NewStaff(_Strict):

@@ -142,6 +142,7 @@ def broker_invalid(ctx: Ctx) -> list[Any]:
         call(ctx, POST, BROKERS, ADMIN, {**BROKER, "id_card": "1234"}),
         call(ctx, POST, BROKERS, ADMIN, {**BROKER, "expires_at": "2026-11-27T09:00:00+08:00"}),
         call(ctx, POST, BROKERS, ADMIN, {**BROKER, "expires_at": 1800000000}),
+        call(ctx, POST, BROKERS, ADMIN, {**BROKER, "expires_at": "9999-12-31T20:00:00-08:00"}),
         call(ctx, POST, BROKERS, ADMIN, {"name": "李"}),
     ]
 
