@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .claims import Claim, Source
@@ -20,6 +20,9 @@ class Registrant:
     enabled: bool
     previous_secret: str | None = None
     previous_secret_until: datetime | None = None
+    # when it was stored, as read back (None: not read from the store); not
+    # part of what the registrant is
+    created_at: datetime | None = field(default=None, compare=False)
 
     def secrets_at(self, now: datetime) -> tuple[str, ...]:
         """The secrets that sign for it now: the current one, and the

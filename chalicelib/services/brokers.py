@@ -22,7 +22,7 @@ def certify(
     id_card: str,
     now: datetime,
     expires_at: datetime | None = None,
-    actor: str = "operator",
+    actor: str = audit.OPERATOR,
 ) -> Broker:
     """Certify a broker from now on; the ID card is kept only as a keyed HMAC
     and its last four characters."""
@@ -53,7 +53,7 @@ def certify(
     return broker
 
 
-def revoke(store: Store, broker_id: str, now: datetime, actor: str = "operator") -> Broker:
+def revoke(store: Store, broker_id: str, now: datetime, actor: str = audit.OPERATOR) -> Broker:
     revoked = store.revoke_broker(broker_id, now)
     if revoked is None:
         raise Failed(not_found("certified broker"))

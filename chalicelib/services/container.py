@@ -13,6 +13,7 @@ from .fines import Fines
 from .jobs import Reclaim, Sweep
 from .lookup import Lookups
 from .ownership import Ownership
+from .party_a import PartyA
 from .pool import Pool
 from .portfolio import Portfolio
 from .probing import DuplicateWatch
@@ -94,6 +95,11 @@ def fines() -> Fines:
     return Fines(store(), settings())
 
 
+@cache
+def party_a() -> PartyA:
+    return PartyA(store(), settings())
+
+
 def reset() -> None:
     """Forget everything built from the settings (tests change them)."""
     built_here = (
@@ -110,6 +116,7 @@ def reset() -> None:
         portfolio,
         deals,
         fines,
+        party_a,
         duplicate_watch,
     )
     for built in (*built_here, store, settings):

@@ -23,20 +23,24 @@ class IssuedToken:
     token: str  # shown to the operator once; only its hash is stored
 
 
-def create_staff(store: Store, name: str, role: Role, now: datetime) -> Staff:
+def create_staff(
+    store: Store, name: str, role: Role, now: datetime, *, actor: str = audit.OPERATOR
+) -> Staff:
     staff = Staff(new_id("stf", now), name, role, enabled=True)
     store.put_staff(staff, now)
-    audit.record(store, f"staff:{staff.staff_id}", f"staff.created as {role.value}", now)
+    audit.record(store, f"staff:{staff.staff_id}", f"staff.created as {role.value}", now, actor)
     return staff
 
 
-def issue_token(store: Store, staff_id: str, now: datetime) -> IssuedToken:
+def issue_token(
+    store: Store, staff_id: str, now: datetime, *, actor: str = audit.OPERATOR
+) -> IssuedToken:
     if store.get_staff(staff_id) is None:
         raise Failed(not_found("staff member"))
     token_id = new_id("tok", now)
     secret = secrets.token_urlsafe(32)
     store.put_token(token_id, staff_id, _hash(secret), now)
-    audit.record(store, f"staff:{staff_id}", f"token.issued {token_id}", now)
+    audit.record(store, f"staff:{staff_id}", f"token.issued {token_id}", now, actor)
     return IssuedToken(token_id, f"{token_id}.{secret}")
 
 
@@ -46,11 +50,15 @@ def revoke_token(store: Store, token_id: str, now: datetime) -> None:
     audit.record(store, f"token:{token_id}", "token.revoked", now)
 
 
-def set_staff_enabled(store: Store, staff_id: str, enabled: bool, now: datetime) -> None:
-    if not store.set_staff_enabled(staff_id, enabled):
+def set_staff_enabled(
+    store: Store, staff_id: str, enabled: bool, now: datetime, *, actor: str = audit.OPERATOR
+) -> Staff:
+    updated = store.set_staff_enabled(staff_id, enabled)
+    if updated is None:
         raise Failed(not_found("staff member"))
     action = "staff.enabled" if enabled else "staff.disabled"
-    audit.record(store, f"staff:{staff_id}", action, now)
+    audit.record(store, f"staff:{staff_id}", action, now, actor)
+    return updated
 
 
 def authenticate(store: Store, authorization: str | None) -> Staff:

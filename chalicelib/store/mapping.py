@@ -187,6 +187,7 @@ def registrant_from_item(item: RegistrantItem) -> Registrant:
         enabled=bool(item.enabled),
         previous_secret=item.previous_secret,
         previous_secret_until=item.previous_secret_until,
+        created_at=item.created_at,
     )
 
 

@@ -273,6 +273,13 @@ class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
             return None
         return registrant_from_item(item)
 
+    def list_registrants(self) -> list[Registrant]:
+        with unavailable_on_outage():
+            return sorted(
+                (registrant_from_item(i) for i in RegistrantItem.scan()),
+                key=lambda r: r.registrant_id,
+            )
+
     def put_registrant(self, registrant: Registrant, created_at: datetime) -> None:
         with unavailable_on_outage():
             RegistrantItem(
@@ -372,18 +379,20 @@ class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
                 key=lambda s: s.staff_id,
             )
 
-    def set_staff_enabled(self, staff_id: str, enabled: bool) -> bool:
+    def set_staff_enabled(self, staff_id: str, enabled: bool) -> Staff | None:
+        """Enable or disable an existing member: as updated, or None when there is none."""
+        item = StaffItem(staff_id=staff_id)
         try:
             with unavailable_on_outage():
-                StaffItem(staff_id=staff_id).update(
+                item.update(
                     actions=[StaffItem.enabled.set(enabled)],
                     condition=StaffItem.staff_id.exists(),
                 )
         except UpdateError as exc:
             if not is_condition_failure(exc):
                 raise
-            return False
-        return True
+            return None
+        return Staff(item.staff_id, item.name, Role(item.role), bool(item.enabled))
 
     def put_token(self, token_id: str, staff_id: str, secret_hash: str, now: datetime) -> None:
         with unavailable_on_outage():

@@ -28,6 +28,15 @@ ROLE: dict[
     "/v1/fines/statement": Role.CONSULTANT,
     ("GET", "/v1/fines"): Role.SALES_MANAGER,
     ("PUT", "/v1/rosters/{day}"): Role.SALES_MANAGER,
+    # Party A's console
+    "/v1/registrants": Role.PARTY_A_ADMIN,
+    "/v1/registrants/{registrant_id}/enabled": Role.PARTY_A_ADMIN,
+    "/v1/registrants/{registrant_id}/secret": Role.PARTY_A_ADMIN,
+    "/v1/brokers": Role.PARTY_A_ADMIN,
+    "/v1/brokers/{broker_id}/revocation": Role.PARTY_A_ADMIN,
+    "/v1/staff": Role.PARTY_A_ADMIN,
+    "/v1/staff/{staff_id}/enabled": Role.PARTY_A_ADMIN,
+    "/v1/staff/{staff_id}/tokens": Role.PARTY_A_ADMIN,
 }
 
 
@@ -48,6 +57,9 @@ def concrete(path: str) -> str:
         ("{day}", "2026-11-28"),
         ("{registration_id}", "rg_x"),
         ("{name}", "console.js"),
+        ("{registrant_id}", "reg_x"),
+        ("{broker_id}", "brk_x"),
+        ("{staff_id}", "stf_x"),
     ):
         path = path.replace(name, value)
     return path

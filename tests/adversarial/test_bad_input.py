@@ -63,6 +63,19 @@ BASES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/fines/{fine_id}/decision"): {"action": "confirm"},
     ("POST", "/v1/fines/{fine_id}/appeal"): {"reason": "不是我"},
     ("POST", "/v1/fines/{fine_id}/appeal-decision"): {"outcome": "upheld", "note": "x"},
+    ("POST", "/v1/registrants"): {"kind": "channel", "name": "渠道甲"},
+    ("POST", "/v1/registrants/{registrant_id}/enabled"): {"enabled": False},
+    ("POST", "/v1/registrants/{registrant_id}/secret"): {"at_once": True},
+    ("POST", "/v1/brokers"): {
+        "name": "经纪人 李",
+        "phone": PHONE,
+        "id_card": "37010219800101001X",
+        "expires_at": "2027-11-27T10:00:00+08:00",
+    },
+    ("POST", "/v1/brokers/{broker_id}/revocation"): {},
+    ("POST", "/v1/staff"): {"name": "顾问 张", "role": "consultant"},
+    ("POST", "/v1/staff/{staff_id}/enabled"): {"enabled": True},
+    ("POST", "/v1/staff/{staff_id}/tokens"): {},
 }
 QUERIES = {  # the query parameters each reading route takes
     "/v1/registrations": ("limit", "cursor"),

@@ -168,6 +168,14 @@ def test_the_audit_trail_has_no_route_that_writes_it(api):
         ("POST", "/v1/fines/{fine_id}/decision"),
         ("POST", "/v1/fines/{fine_id}/appeal"),
         ("POST", "/v1/fines/{fine_id}/appeal-decision"),
+        ("POST", "/v1/registrants"),
+        ("POST", "/v1/registrants/{registrant_id}/enabled"),
+        ("POST", "/v1/registrants/{registrant_id}/secret"),
+        ("POST", "/v1/brokers"),
+        ("POST", "/v1/brokers/{broker_id}/revocation"),
+        ("POST", "/v1/staff"),
+        ("POST", "/v1/staff/{staff_id}/enabled"),
+        ("POST", "/v1/staff/{staff_id}/tokens"),
     }
     _, assistant = token(api, Role.CHANNEL_ASSISTANT)
     before = AuditItem.count()

@@ -23,6 +23,7 @@ from chalicelib.services.portfolio import Portfolio
 from chalicelib.services.rotation import Rotation
 from chalicelib.services.visits import Visits
 from chalicelib.store import Store
+from tests.adversarial.routes import concrete
 from tests.api.test_openapi import (
     Case,
     Ctx,
@@ -582,7 +583,7 @@ ROUTES = [
 
 
 def shared_cases(route: Route) -> list[Case]:
-    target = on(route.path) + ("?date=" + TODAY if route.path == REPORT else "")
+    target = concrete(on(route.path)) + ("?date=" + TODAY if route.path == REPORT else "")
 
     def unauthenticated(ctx: Ctx) -> Any:
         return call(ctx, route.method, target, None)

@@ -25,6 +25,8 @@ REVIEWERS = frozenset(Role) - {Role.CONSULTANT, Role.FRONT_DESK}
 # who records a violation, and who confirms proposals and answers appeals
 FINE_DECIDERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})
 FINE_RECORDERS = FINE_DECIDERS | {Role.PARTY_A_ADMIN, Role.CHANNEL_ASSISTANT, Role.FRONT_DESK}
+# Party A's console: registrants, brokers, staff and their secrets and tokens
+ADMINS = frozenset({Role.PARTY_A_ADMIN})
 
 # Every staff route and the roles that may call it. The matrix test walks it
 # whole; a new staff route is added here with its roles.
@@ -61,6 +63,18 @@ ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("POST", "/v1/fines/fn_x/appeal", frozenset(Role)),
     ("POST", "/v1/fines/fn_x/appeal-decision", FINE_DECIDERS),
     ("GET", "/v1/fines/statement", frozenset(Role)),
+    # Party A's console
+    ("GET", "/v1/registrants", ADMINS),
+    ("POST", "/v1/registrants", ADMINS),
+    ("POST", "/v1/registrants/reg_x/enabled", ADMINS),
+    ("POST", "/v1/registrants/reg_x/secret", ADMINS),
+    ("GET", "/v1/brokers", ADMINS),
+    ("POST", "/v1/brokers", ADMINS),
+    ("POST", "/v1/brokers/brk_x/revocation", ADMINS),
+    ("GET", "/v1/staff", ADMINS),
+    ("POST", "/v1/staff", ADMINS),
+    ("POST", "/v1/staff/stf_x/enabled", ADMINS),
+    ("POST", "/v1/staff/stf_x/tokens", ADMINS),
 ]
 
 

@@ -23,6 +23,7 @@ from tests.api.floor_support import Floor, person
 from tests.api.test_openapi import CASES, Ctx
 from tests.api.test_openapi_fines import FINE_CASES
 from tests.api.test_openapi_floor import FLOOR_CASES
+from tests.api.test_openapi_party_a import PARTY_A_CASES
 from tests.conftest import payload
 from tests.deploy.usage import Usage, Use
 from tests.jobs.test_stream import TTL, record
@@ -111,7 +112,7 @@ def usage(tables, monkeypatch) -> Usage:
 
 
 def run_every_conformance_case(api: Any, usage: Usage) -> None:
-    for case in (*CASES, *FLOOR_CASES, *FINE_CASES):
+    for case in (*CASES, *FLOOR_CASES, *FINE_CASES, *PARTY_A_CASES):
         empty_tables()
         with (
             pytest.MonkeyPatch.context() as patch,
