@@ -63,6 +63,7 @@
     ALREADY_RECORDED: "这件事已经登记过了。",
     CUSTOMER_UNKNOWN: "系统中没有这位客户。",
     FINE_STATE_CONFLICT: "罚单当前的状态不允许这项操作，请刷新。",
+    CANNOT_DISABLE_SELF: "不能停用自己的账号，请另一位甲方管理员操作。",
     PAYLOAD_TOO_LARGE: "提交的内容过长。",
     UNSUPPORTED_MEDIA_TYPE: "请求格式不受支持。",
     IDEMPOTENCY_KEY_REUSED: "这次提交的内容与上次不同，请重新提交。",
@@ -866,8 +867,10 @@
         notify("ok", "已认证", `${made.name}（${made.id}）`);
         await refresh();
       }),
-      section("全民经纪人", table(["编号", "姓名", "手机号", "状态", "认证有效至", "操作"], doc.brokers.map((b) => [
-        b.id, b.name, b.phone_masked, b.certified ? "已认证" : "未认证/已撤销", when(b.expires_at),
+      section("全民经纪人", table(["编号", "姓名", "手机号", "身份证后四位", "状态", "认证时间", "有效至", "操作"], doc.brokers.map((b) => [
+        b.id, b.name, b.phone_masked, b.id_card_last4 || "—",
+        b.certified ? "已认证" : b.revoked_at ? `已撤销（${when(b.revoked_at)}）` : "已过期",
+        when(b.certified_at), b.expires_at ? when(b.expires_at) : "长期",
         b.certified ? button("撤销认证", async () => { await post(`v1/brokers/${b.id}/revocation`, {}); await refresh(); }, { class: "quiet" }) : "—",
       ]))));
   }
