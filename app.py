@@ -212,6 +212,14 @@ def my_customers() -> Response:
     return json_response(portfolio().mine(consultant, query(), now()), 200)
 
 
+@app.route("/v1/recommenders", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def recommenders() -> Response:
+    """Names for the console's pickers: who may accompany or recommend now."""
+    staff_member(EVERYONE)
+    return json_response(party_a().recommenders(now()), 200)
+
+
 @app.route("/v1/consultant-registrations", methods=["POST"], content_types=ANY_TYPE)
 @answers
 def register_by_consultant() -> Response:

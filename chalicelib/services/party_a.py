@@ -95,6 +95,23 @@ class PartyA:
     def registrants(self) -> dict[str, Any]:
         return {"registrants": [self._registrant(r) for r in self._store.list_registrants()]}
 
+    def recommenders(self, now: datetime) -> dict[str, Any]:
+        """Who may accompany or recommend a customer now, by name, for the
+        floor's pickers (every staff role): enabled registrants and brokers
+        certified now. Nothing else of them: no secret, phone or ID card."""
+        return {
+            "registrants": [
+                {"id": r.registrant_id, "name": r.name, "kind": r.kind.value}
+                for r in self._store.list_registrants()
+                if r.enabled
+            ],
+            "brokers": [
+                {"id": b.broker_id, "name": b.name}
+                for b in self._store.list_brokers()
+                if b.certified(now)
+            ],
+        }
+
     def create_registrant(self, admin: Staff, raw: bytes, now: datetime) -> dict[str, Any]:
         ask = validated(_NewRegistrant, raw)
         created = registrants.create_registrant(

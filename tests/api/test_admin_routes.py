@@ -321,3 +321,39 @@ def test_secrets_are_kept_only_where_signatures_are_checked(admin):
     assert item.secret == created["secret"]
     everything = json.dumps(snapshot(), ensure_ascii=False)
     assert everything.count(created["secret"]) == 1
+
+
+def test_every_role_reads_who_may_accompany_by_name_only(api, clock):
+    """The floor's pickers: enabled registrants and brokers certified now;
+    no secret, phone or ID card (GET /v1/recommenders)."""
+    admin = person(api, Role.PARTY_A_ADMIN)
+    channel = api.registrant(Source.CHANNEL, name="鲁信渠道")
+    gone = api.registrant(Source.CHANNEL, name="停用渠道")
+    assert (
+        admin.post(f"/v1/registrants/{gone.registrant_id}/enabled", {"enabled": False}).status_code
+        == 200
+    )
+    kept = payload(
+        admin.post(
+            "/v1/brokers",
+            {"name": "经纪人 李", "phone": "13900000001", "id_card": "99999919800101001X"},
+        )
+    )
+    dropped = payload(
+        admin.post(
+            "/v1/brokers",
+            {"name": "经纪人 吴", "phone": "13900000002", "id_card": "999999199002020028"},
+        )
+    )
+    assert admin.post(f"/v1/brokers/{dropped['id']}/revocation", {}).status_code == 200
+    desk = person(api, Role.FRONT_DESK)
+    # R-REG-4: certified strictly before the moment a recommendation is made
+    assert payload(desk.get("/v1/recommenders"))["brokers"] == []
+    clock.shift(60)
+    r = desk.get("/v1/recommenders")
+    assert r.status_code == 200
+    assert payload(r) == {
+        "registrants": [{"id": channel.registrant_id, "name": "鲁信渠道", "kind": "channel"}],
+        "brokers": [{"id": kept["id"], "name": "经纪人 李"}],
+    }
+    assert "whsec_" not in r.body.decode() and "1390000" not in r.body.decode()

@@ -136,6 +136,17 @@ def broker_certified(ctx: Ctx) -> list[Any]:
     ]
 
 
+RECOMMENDERS = "/v1/recommenders"
+
+
+def recommenders_listed(ctx: Ctx) -> list[Any]:
+    empty = call(ctx, GET, RECOMMENDERS, Role.FRONT_DESK)
+    for kind in (Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE):
+        ctx.api.registrant(kind)
+    call(ctx, POST, BROKERS, ADMIN, BROKER)
+    return [empty, call(ctx, GET, RECOMMENDERS, Role.CONSULTANT)]
+
+
 def broker_invalid(ctx: Ctx) -> list[Any]:
     return [
         call(ctx, POST, BROKERS, ADMIN, {**BROKER, "phone": "010-1234"}),
@@ -237,6 +248,7 @@ ROUTES = [
     Route(POST, BROKERS, ADMIN, Role.CONSULTANT, (PartyA, "certify_broker")),
     Route(POST, REVOCATION, ADMIN, Role.SALES_MANAGER, (PartyA, "revoke_broker")),
     Route(GET, STAFF, ADMIN, Role.CONSULTANT, (PartyA, "staff")),
+    Route(GET, RECOMMENDERS, Role.FRONT_DESK, None, (PartyA, "recommenders")),
     Route(POST, STAFF, ADMIN, Role.SITE_MANAGER, (PartyA, "create_staff")),
     Route(POST, STAFF_ENABLED, ADMIN, Role.SALES_MANAGER, (PartyA, "set_staff_enabled")),
     Route(POST, TOKENS, ADMIN, Role.FRONT_DESK, (PartyA, "issue_token")),
@@ -258,6 +270,7 @@ PARTY_A_CASES = [
     Case(POST, REVOCATION, 400, revocation_invalid),
     Case(POST, REVOCATION, 404, broker_gone),
     Case(GET, STAFF, 200, staff_listed),
+    Case(GET, RECOMMENDERS, 200, recommenders_listed),
     Case(POST, STAFF, 201, staff_created),
     Case(POST, STAFF, 400, staff_invalid),
     Case(POST, STAFF_ENABLED, 200, staff_switched),
@@ -270,7 +283,7 @@ PARTY_A_CASES = [
 ]
 PARTY_A_CASES += [
     Case(GET, path, 400, with_unknown_parameter(GET, path))
-    for path in (REGISTRANTS, BROKERS, STAFF)
+    for path in (REGISTRANTS, BROKERS, STAFF, RECOMMENDERS)
 ]
 for _route in ROUTES:
     PARTY_A_CASES += shared_cases(_route)

@@ -32,6 +32,7 @@ ADMINS = frozenset({Role.PARTY_A_ADMIN})
 # whole; a new staff route is added here with its roles.
 ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", ME, frozenset(Role)),
+    ("GET", "/v1/recommenders", frozenset(Role)),
     ("GET", "/v1/staff/me/customers", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/consultant-registrations", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/late-approvals", frozenset({Role.SALES_MANAGER})),

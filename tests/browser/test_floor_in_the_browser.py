@@ -23,14 +23,13 @@ def sign_out(page: Page) -> None:
 def test_a_customer_walks_through_the_floor_in_chinese(
     browser: Browser, page: Page, office: Office
 ):
-    channel = office.registrant(0)
     registration = office.register("138 2222 0001")
 
     # 前台: the arrival, greeted, accompanied by the channel (R-FLOOR-2)
     sign_in(page, office, "front_desk")
     page.get_by_label("客户手机号").fill("138 2222 0001")
     page.get_by_label("来访人数").fill("2")
-    page.get_by_label("陪同的报备方编号").fill(channel.registrant_id)
+    page.get_by_label("陪同的报备方").select_option(label="鲁信渠道（渠道）")
     page.get_by_role("button", name="登记到访").click()
     notice(page).to_contain_text("已登记到访")
     notice(page).to_contain_text("138****0001")

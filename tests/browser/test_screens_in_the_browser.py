@@ -63,7 +63,7 @@ def test_a_late_entry_is_approved_until_18_00_the_next_day(page: Page, office: O
     sign_in(page, office, "sales_manager")
     page.get_by_role("link", name="补录审批").click()
     page.get_by_label("客户手机号").fill("137 5555 0001")
-    page.get_by_label("报备方编号").fill(office.registrant(0).registrant_id)
+    page.get_by_label("报备方", exact=True).select_option(label="鲁信渠道（渠道）")
     page.get_by_label("到访日期").fill("2026-11-26")
     page.get_by_label("补录原因").fill("系统故障，渠道未能当天报备")
     page.get_by_role("button", name="批准补录").click()
@@ -115,3 +115,22 @@ def test_an_arrival_sent_again_after_a_lost_reply_is_logged_once(page: Page, off
     notice(page).to_contain_text("已登记到访")
     _, log = office.staff("front_desk", "GET", "/v1/visits")
     assert [v["id"] for v in log["data"]] == lost
+
+
+def test_a_consultant_registers_a_brokers_customer_picked_from_the_certified(
+    page: Page, office: Office
+):
+    """R-REG-4: the broker chosen by name, the ID card the broker shows."""
+    broker = office.demo["brokers"][0]
+    sign_in(page, office, "consultant")
+    page.get_by_role("link", name="报备客户").click()
+    page.get_by_label("客户姓名").fill("钱先生")
+    page.get_by_label("客户手机号").fill("137 0000 0002")
+    page.get_by_label("经纪人", exact=True).select_option(label=broker["name"])
+    page.get_by_label("经纪人身份证号").fill("999999190001010000")  # not the broker's
+    page.get_by_role("button", name="提交报备").click()
+    notice(page).to_contain_text("已拒绝（R-REG-4）")
+    page.get_by_label("经纪人身份证号").fill(broker["id_card"])
+    page.get_by_role("button", name="提交报备").click()
+    notice(page).to_contain_text("报备成功")
+    notice(page).to_contain_text("钱先生（137****0002）：保护中")

@@ -286,7 +286,7 @@
     [/note/, "备注"],
     [/id_card/, "身份证"],
     [/consultant_id/, "置业顾问"],
-    [/registrant_id|accompanied_by/, "报备方编号"],
+    [/registrant_id|accompanied_by/, "报备方"],
     [/date|month/, "日期"],
   ];
 
@@ -415,16 +415,31 @@
     return doc;
   }
 
+  // who may accompany or recommend now (names for the pickers)
+  async function recommenders() {
+    const doc = await get("v1/recommenders");
+    known(doc.registrants);
+    known(doc.brokers);
+    return doc;
+  }
+
+  function recommenderOptions(doc, { brokers = true } = {}) {
+    return [
+      ...doc.registrants.map((r) => option(r.id, `${r.name}（${KINDS[r.kind] || r.kind}）`)),
+      ...(brokers ? doc.brokers.map((b) => option(b.id, `${b.name}（${KINDS.broker}）`)) : []),
+    ];
+  }
+
   // -- 前台 front desk ---------------------------------------------------------------
 
   async function frontDesk(main) {
     const day = today();
-    const [duty, visits] = await Promise.all([roster(day), get("v1/visits")]);
+    const [duty, visits, people] = await Promise.all([roster(day), get("v1/visits"), recommenders()]);
     const arrival = form("登记到访（询客后）", [
       input("客户手机号", { name: "phone", type: "tel", inputmode: "tel", autocomplete: "off" }, "客户愿意留下时填写，任意格式均可"),
       input("来访人数", { name: "party_size", type: "number", min: 1, max: 50, value: 1, required: true }),
       checkbox("已完成标准询客话术", { name: "greeted", checked: true }),
-      input("陪同的报备方编号", { name: "accompanied_by", placeholder: "reg_… 或 brk_…", autocomplete: "off" }, "渠道、分销或经纪人陪同时填写"),
+      input("陪同的报备方", { tag: "select", name: "accompanied_by", options: [option("", "无人陪同"), ...recommenderOptions(people)] }, "渠道、分销或全民经纪人陪同到访时选择（R-FLOOR-1）"),
       input("询客前已由顾问引领", { tag: "select", name: "led_in_by", options: [option("", "无"), ...duty.queue.map((c) => option(c.id, c.name))] }),
     ], "登记到访", async (data, key) => {
       const body = {
@@ -683,14 +698,15 @@
     section(`已提交（${doc.filed.length}）`, table(["到访", "客户", "提交时间"], doc.filed.map((v) => [when(v.arrived_at), phoneOf(v), when(v.form && v.form.filed_at)]))));
   }
 
-  function registerScreen(main) {
+  async function registerScreen(main) {
+    const people = await recommenders();
     main.append(form("报备客户（自然到访或全民经纪人）", [
       input("客户姓名", { name: "name", required: true, maxlength: 64 }),
       input("客户手机号", { name: "phone", type: "tel", required: true }),
       input("到访时间", { name: "visit_at", type: "datetime-local", value: localInputNow(), required: true }, "北京时间；须当天报备（R-REG-1）"),
       input("备注", { name: "note", maxlength: 500 }),
       h("fieldset", {}, h("legend", {}, "全民经纪人带客时填写（R-REG-4）"),
-        input("经纪人编号", { name: "broker_id", placeholder: "brk_…", autocomplete: "off" }),
+        input("经纪人", { tag: "select", name: "broker_id", options: [option("", "无（自然到访）"), ...people.brokers.map((b) => option(b.id, b.name))] }, "只列出已经甲方认证的经纪人"),
         input("经纪人身份证号", { name: "id_card", autocomplete: "off" })),
     ], "提交报备", async (data, key) => {
       const body = {
@@ -737,16 +753,18 @@
       doc.data.length ? h("div", { class: "actions" }, assign) : null));
   }
 
-  function lateScreen(main) {
+  async function lateScreen(main) {
+    const people = await recommenders();
     main.append(form("补录审批（R-REG-1、R-REG-2）", [
       input("客户手机号", { name: "phone", type: "tel", required: true }),
-      input("报备方编号", { name: "registrant_id", required: true, placeholder: "reg_…、stf_… 或 brk_…" }, "渠道/分销/电商、置业顾问或经纪人"),
+      input("报备方", { tag: "select", name: "registrant_id", options: recommenderOptions(people) }),
+      input("或置业顾问编号", { name: "consultant_id", placeholder: "stf_…", autocomplete: "off" }, "为置业顾问补录时填写，优先于上面的选择"),
       input("到访日期", { name: "visit_date", type: "date", required: true }),
       input("补录原因", { name: "reason", required: true, maxlength: 500 }),
     ], "批准补录", async (data) => {
       const done = await post("v1/late-approvals", {
         phone: trim(data, "phone") || "",
-        registrant_id: trim(data, "registrant_id") || "",
+        registrant_id: trim(data, "consultant_id") || trim(data, "registrant_id") || "",
         visit_date: String(data.get("visit_date")),
         reason: trim(data, "reason") || "",
       });
@@ -869,9 +887,9 @@
       }),
       section("全民经纪人", table(["编号", "姓名", "手机号", "身份证后四位", "状态", "认证时间", "有效至", "操作"], doc.brokers.map((b) => [
         b.id, b.name, b.phone_masked, b.id_card_last4 || "—",
-        b.certified ? "已认证" : b.revoked_at ? `已撤销（${when(b.revoked_at)}）` : "已过期",
+        b.revoked_at ? `已撤销（${when(b.revoked_at)}）` : b.expires_at && new Date(b.expires_at) <= serverNow() ? "已过期" : "已认证",
         when(b.certified_at), b.expires_at ? when(b.expires_at) : "长期",
-        b.certified ? button("撤销认证", async () => { await post(`v1/brokers/${b.id}/revocation`, {}); await refresh(); }, { class: "quiet" }) : "—",
+        !b.revoked_at ? button("撤销认证", async () => { await post(`v1/brokers/${b.id}/revocation`, {}); await refresh(); }, { class: "quiet" }) : "—",
       ]))));
   }
 
