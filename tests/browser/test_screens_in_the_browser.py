@@ -42,8 +42,9 @@ def test_the_site_manager_exempts_a_gift_only_visit(page: Page, office: Office):
     assert [v["customer"]["phone_masked"] for v in forms["exempt"]] == ["138****4001"]
 
 
-def test_a_manager_confirms_the_greeting_fine_the_system_proposed(page: Page, office: Office):
-    """R-FINE-2: a visit logged as not greeted proposes 30 yuan for the front desk."""
+def test_a_proposed_greeting_fine_is_confirmed_appealed_and_cancelled(page: Page, office: Office):
+    """R-FINE-2: a visit logged as not greeted proposes 30 yuan for the front
+    desk; a manager confirms it, the front desk appeals once, a manager cancels."""
     office.staff("front_desk", "POST", "/v1/visits", {"party_size": 1, "greeted": False})
     sign_in(page, office, "sales_manager")
     page.get_by_role("link", name="违规与申诉").click()
@@ -57,6 +58,22 @@ def test_a_manager_confirms_the_greeting_fine_the_system_proposed(page: Page, of
     page.get_by_label("责任人", exact=True).fill(office.person("front_desk")["id"])
     page.get_by_role("button", name="查看").click()
     expect(page.locator("main")).to_contain_text("应缴合计 30 元")
+    page.get_by_role("button", name="退出登录").click()
+
+    # the front desk appeals once from their own statement; the manager cancels it
+    sign_in(page, office, "front_desk")
+    page.get_by_role("link", name="罚款明细").click()
+    page.get_by_label("申诉理由").fill("客户拒绝听完话术")
+    page.get_by_role("button", name="提交申诉").click()
+    notice(page).to_contain_text("申诉已提交")
+    expect(page.locator("main")).to_contain_text("申诉中 30 元")
+    page.get_by_role("button", name="退出登录").click()
+    sign_in(page, office, "sales_manager")
+    page.get_by_role("link", name="违规与申诉").click()
+    appealed = page.locator("section", has_text="待处理的申诉（1）")
+    expect(appealed).to_contain_text("客户拒绝听完话术")
+    appealed.get_by_role("button", name="撤销罚款").click()
+    notice(page).to_contain_text("已撤销罚款")
 
 
 def test_a_late_entry_is_approved_until_18_00_the_next_day(page: Page, office: Office):

@@ -296,3 +296,9 @@ def test_each_throttle_alarm_watches_its_table_and_every_index(template):
         assert sorted(watched, key=str) == sorted(2 * [None, *indexes], key=str), table
         for alarm in alarms:
             assert len(alarm["Metrics"]) <= 10  # CloudWatch's limit per alarm
+
+
+def test_the_deployment_zip_carries_the_console(packaged):
+    names = zipfile.ZipFile(packaged.with_name("deployment.zip")).namelist()
+    for name in ("index.html", "console.js", "console.css"):
+        assert f"chalicelib/console/static/{name}" in names

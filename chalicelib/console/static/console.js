@@ -816,8 +816,18 @@
       const doc = await get("v1/fines/statement", params());
       fill(body, section(`${who(doc.payer_id)} ${doc.month} 罚款明细`,
         h("p", {}, `应缴合计 ${doc.total_due} 元 · 申诉中 ${doc.under_appeal} 元 · 待确认 ${doc.proposed} 元`),
-        table(["规则", "发生时间", "金额", "状态", "说明"], doc.fines.map((f) => [f.rule, when(f.occurred_at), `${f.amount} 元`, FINE_STATES[f.status] || f.status, f.note || "—"]))));
+        table(["规则", "发生时间", "金额", "状态", "说明", "申诉"], doc.fines.map((f) => [
+          f.rule, when(f.occurred_at), `${f.amount} 元`, FINE_STATES[f.status] || f.status, f.note || "—",
+          f.appeal ? `${f.appeal.reason}${f.appeal.decided_at ? `（${when(f.appeal.decided_at)} 已处理）` : ""}`
+            : doc.payer_id === me.id && f.status === "due" ? appealForm(f) : "—",
+        ]))));
     };
+    // R-FINE: the one fined appeals a confirmed fine once, with a reason
+    const appealForm = (f) => form(`申诉 ${f.rule}`, [input("申诉理由", { name: "reason", required: true, maxlength: 500 })], "提交申诉", async (data) => {
+      await post(`v1/fines/${f.id}/appeal`, { reason: trim(data, "reason") || "" });
+      notify("ok", "申诉已提交", `${f.rule} · ${f.amount} 元，等待经理处理`);
+      await load();
+    }, { className: "inner" });
     const manager = ["sales_manager", "site_manager", "party_a_admin"].includes(me.role);
     main.append(h("div", { class: "card toolbar" },
       h("label", { for: "statement-month" }, "月份"), month,
