@@ -130,3 +130,16 @@ def test_the_arrival_form_works_from_the_keyboard_alone(page: Page, office):
     card = page.locator("li.visit").first
     expect(card).to_contain_text("3 人")
     expect(card).to_contain_text("未完成询客")
+
+
+def test_the_sales_manager_puts_one_consultant_on_tomorrows_roster(page: Page, office):
+    sign_in(page, office, "sales_manager")
+    page.get_by_role("link", name="排班").click()
+    page.get_by_label("日期").fill("2026-11-28")
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator("main form")).to_contain_text("2026-11-28 的排班")
+    page.get_by_label("置业顾问 李").check()
+    page.get_by_role("button", name="保存排班").click()
+    notice(page).to_contain_text("2026-11-28：置业顾问 李")
+    status, roster = office.staff("front_desk", "GET", "/v1/rosters/2026-11-28")
+    assert status == 200 and [c["name"] for c in roster["queue"]] == ["置业顾问 李"]

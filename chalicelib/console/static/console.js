@@ -320,7 +320,7 @@
   function form(title, fields, submitText, act, { keyed = false, className = "" } = {}) {
     let key = newKey();
     const button = h("button", { type: "submit" }, submitText);
-    const el = h("form", { class: `card ${className}`, novalidate: false }, h("h2", {}, title), fields, h("div", { class: "actions" }, button));
+    const el = h("form", { class: `card ${className}` }, h("h2", {}, title), fields, h("div", { class: "actions" }, button));
     el.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearNotice();
@@ -753,6 +753,28 @@
       doc.data.length ? h("div", { class: "actions" }, assign) : null));
   }
 
+  // R-FLOOR-3: who is on duty, in turn; the front desk's rotation follows it
+  async function rosterScreen(main) {
+    const day = h("input", { type: "date", id: "roster-day", value: today() });
+    const body = h("div");
+    const load = async () => {
+      const [duty, pool] = await Promise.all([roster(day.value), get("v1/pool")]);
+      known(pool.consultants);
+      const onDuty = duty.queue.map((c) => c.id);
+      const everyone = [...new Set([...onDuty, ...pool.consultants.map((c) => c.id)])];
+      const ticks = everyone.map((id) => checkbox(who(id), { name: "on_duty", value: id, checked: onDuty.includes(id) }));
+      fill(body, form(`${day.value} 的排班（按轮排顺序）`, [
+        ticks.length ? ticks : h("p", { class: "empty" }, "没有在岗的置业顾问"),
+      ], "保存排班", async (data) => {
+        const saved = await put(`v1/rosters/${day.value}`, { consultants: data.getAll("on_duty") });
+        notify("ok", "排班已保存", `${saved.date}：${saved.queue.map((c) => c.name).join("、") || "无人值班"}`);
+        await load();
+      }));
+    };
+    main.append(h("div", { class: "card toolbar" }, h("label", { for: "roster-day" }, "日期"), day, button("查看", load)), body);
+    await load();
+  }
+
   async function lateScreen(main) {
     const people = await recommenders();
     main.append(form("补录审批（R-REG-1、R-REG-2）", [
@@ -937,6 +959,7 @@
     register: ["报备客户", registerScreen],
     pool: ["公共池分配", poolScreen],
     late: ["补录审批", lateScreen],
+    roster: ["排班", rosterScreen],
     fines: ["违规与申诉", finesScreen],
     statement: ["罚款明细", statementScreen],
     exemptions: ["确认单豁免", exemptionScreen],
@@ -950,7 +973,7 @@
     channel_assistant: ["judge", "forms", "report", "statement"],
     consultant: ["customers", "myforms", "register", "statement"],
     sales_admin: ["report", "forms", "statement"],
-    sales_manager: ["pool", "late", "fines", "statement"],
+    sales_manager: ["pool", "late", "roster", "fines", "statement"],
     site_manager: ["exemptions", "fines", "statement"],
     party_a_admin: ["registrants", "brokers", "staff", "statement"],
   };
