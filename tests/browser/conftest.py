@@ -140,9 +140,14 @@ def page(browser: Browser, office: Office) -> Iterator[Page]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    # the page must run under its own Content-Security-Policy, untouched
+    tab.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     yield tab
     context.close()
-    assert errors == [], f"the console's script failed: {errors}"
+    assert errors == [], f"the console's script failed or broke its policy: {errors}"
 
 
 def sign_in(page: Page, office: Office, role: str, nth: int = 0) -> None:
