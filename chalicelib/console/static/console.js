@@ -107,6 +107,27 @@
     upheld: "维持",
   };
 
+  // the audit trail's actions, as the lookup's history shows them
+  const ACTIONS = {
+    "registration.accepted": "报备成功",
+    "registration.refused": "报备被拒",
+    "registration.protected": "分销到访确认，开始保护",
+    "registration.lapsed": "临时保护失效",
+    "registration.converted": "成交",
+    "protection.ending_soon": "保护即将到期",
+    "protection.ended": "保护到期",
+    "late_entry.approved": "批准补录",
+    "ownership.decided": "判客",
+    "ownership.refused": "判客被拒",
+    "visit.assigned": "分配顾问",
+    "visit.signed_in": "签到",
+    "form.filed": "提交带看确认单",
+    "form.exempted": "确认单豁免",
+    "customer.reclaimed": "收回公共池",
+    "pool.assigned": "公共池分配",
+    "deal.recorded": "登记成交",
+  };
+
   const EXEMPTIONS = { gift_only: "仅领取礼品", flyer_impostor: "派单人员冒充客户" };
 
   // -- time: every date and time in Asia/Shanghai, 24-hour -------------------------
@@ -567,7 +588,7 @@
           c.ordinal ? `第 ${c.ordinal} 次` : "—", when(c.since), when(c.until),
         ]), "没有有效报备：可以作为自然到访客户接待"),
         h("details", {}, h("summary", {}, "查看全部记录"),
-          table(["时间", "事项", "依据", "说明"], customer.history.map((e) => [when(e.at), e.action, e.rule || "—", e.detail || ""])))),
+          table(["时间", "事项", "依据", "说明"], customer.history.map((e) => [when(e.at), ACTIONS[e.action] || e.action, e.rule || "—", e.detail || ""])))),
     ];
   }
 
