@@ -4,11 +4,13 @@ approved, a consultant's walk-in, the daily report downloaded for Excel."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Office, notice, sign_in
+from tests.support import shanghai
 
 
 def decided_visit(office: Office, phone: str) -> dict:
@@ -151,3 +153,63 @@ def test_a_consultant_registers_a_brokers_customer_picked_from_the_certified(
     page.get_by_role("button", name="提交报备").click()
     notice(page).to_contain_text("报备成功")
     notice(page).to_contain_text("钱先生（137****0002）：保护中")
+
+
+def test_a_walk_in_from_a_tab_left_open_takes_the_time_it_is_sent(page: Page, office: Office):
+    """The form opened at 09:00 and sent at 11:00 registers an 11:00 visit."""
+    page.clock.install()
+    sign_in(page, office, "consultant")
+    page.get_by_role("link", name="报备客户").click()
+    expect(page.get_by_label("客户姓名")).to_be_visible()
+    office.clock.shift(timedelta(hours=2))
+    page.clock.fast_forward("02:00:00")
+    page.get_by_label("客户姓名").fill("赵女士")
+    page.get_by_label("客户手机号").fill("137 0000 0001")
+    page.get_by_role("button", name="提交报备").click()
+    notice(page).to_contain_text("报备成功")
+    _, mine = office.staff("consultant", "GET", "/v1/staff/me/customers")
+    assert mine["data"][0]["since"].startswith("2026-11-27T11:0"), mine
+
+
+def test_the_next_morning_an_overdue_form_is_there_to_file_or_exempt(page: Page, office: Office):
+    """R-FLOOR-5: overdue from local midnight, on yesterday's visit."""
+    visit = decided_visit(office, "138 4444 4002")
+    office.clock.move_to(shanghai("2026-11-28 09:00"))
+    _, ours = office.staff("front_desk", "GET", f"/v1/visits/{visit['id']}")
+    receiver = next(p for p in office.demo["staff"] if p["id"] == ours["consultant_id"])
+    nth = [p for p in office.demo["staff"] if p["role"] == "consultant"].index(receiver)
+    sign_in(page, office, "consultant", nth=nth)
+    page.get_by_role("link", name="带看确认单").click()
+    expect(page.locator("form", has_text="138****4002")).to_contain_text("已逾期")
+    page.get_by_role("button", name="退出登录").click()
+    sign_in(page, office, "site_manager")
+    owed = page.locator("form", has_text="138****4002")
+    expect(owed).to_contain_text("已逾期")
+    owed.get_by_label("豁免类型").select_option(label="派单人员冒充客户")
+    owed.get_by_role("button", name="签字豁免").click()
+    notice(page).to_contain_text("派单人员冒充客户（R-FLOOR-5）")
+
+
+def test_the_roster_is_saved_for_the_day_on_screen(page: Page, office: Office):
+    sign_in(page, office, "sales_manager")
+    page.get_by_role("link", name="排班").click()
+    page.get_by_label("日期").fill("2026-11-28")
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator("main form")).to_contain_text("2026-11-28 的排班")
+    page.get_by_label("置业顾问 张").check()
+    page.get_by_label("日期").fill("2026-11-30")  # changed, not shown yet
+    page.get_by_role("button", name="保存排班").click()
+    notice(page).to_contain_text("2026-11-28：置业顾问 张")
+    _, untouched = office.staff("front_desk", "GET", "/v1/rosters/2026-11-30")
+    assert untouched["queue"] == []
+
+
+def test_the_back_button_returns_to_the_screen_before(page: Page, office: Office):
+    sign_in(page, office, "channel_assistant")
+    page.get_by_role("link", name="确认单").click()
+    expect(page.locator("main")).to_have_attribute("data-screen", "forms")
+    page.get_by_role("link", name="渠道日报").click()
+    expect(page.locator("main")).to_have_attribute("data-screen", "report")
+    page.go_back()
+    expect(page.locator("main")).to_have_attribute("data-screen", "forms")
+    expect(page.get_by_role("link", name="确认单")).to_have_attribute("aria-current", "page")

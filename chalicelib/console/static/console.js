@@ -172,6 +172,20 @@
     return `${p.year}-${p.month}-${p.day}`;
   }
 
+  function dayBefore(day) {
+    const d = new Date(`${day}T12:00:00+08:00`);
+    d.setUTCDate(d.getUTCDate() - 1);
+    const p = local(d);
+    return `${p.year}-${p.month}-${p.day}`;
+  }
+
+  // the forms still owed, yesterday's (overdue from midnight) and today's
+  async function openForms() {
+    const day = today();
+    const [before, now] = await Promise.all([get("v1/forms", { date: dayBefore(day) }), get("v1/forms", { date: day })]);
+    return { day, open: [...before.overdue, ...before.pending, ...now.overdue, ...now.pending], filed: [...before.filed, ...now.filed] };
+  }
+
   function thisMonth() {
     return today().slice(0, 7);
   }
@@ -181,9 +195,15 @@
     return value.length === 16 ? `${value}:00+08:00` : `${value}+08:00`;
   }
 
-  function localInputNow() {
-    const p = local(serverNow());
-    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+  // "now" for a keyed submission: fixed with its key, so a retry sends the same body
+  const stamps = new Map();
+
+  function stampFor(key) {
+    if (!stamps.has(key)) {
+      const p = local(serverNow());
+      stamps.set(key, `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}+08:00`);
+    }
+    return stamps.get(key);
   }
 
   // -- the API ---------------------------------------------------------------------
@@ -226,7 +246,10 @@
       doc = null;
     }
     if (!response.ok) {
-      if (response.status === 401 && path !== "v1/staff/me") setTimeout(signOut, 4000);
+      if (response.status === 401 && me) {
+        signOut("登录已失效（令牌被停用或撤销），请重新输入令牌");
+        throw new ApiError(401, { code: "UNAUTHENTICATED", message: "signed out" });
+      }
       throw new ApiError(response.status, (doc && doc.error) || { code: "INTERNAL", message: text });
     }
     return doc;
@@ -308,10 +331,32 @@
     [/id_card/, "身份证"],
     [/consultant_id/, "置业顾问"],
     [/registrant_id|accompanied_by/, "报备方"],
+    [/payer_id/, "责任人"],
     [/date|month/, "日期"],
   ];
 
+  // the API's field messages (pydantic's, in English) as staff read them
+  const FIELD_MESSAGES = [
+    [/at most (\d+) characters?/, (m) => `最多 ${m[1]} 个字`],
+    [/at least 1 characters?|required|missing/i, () => "必填"],
+    [/at least (\d+) characters?/, (m) => `至少 ${m[1]} 个字`],
+    [/1\[3-9\]|mainland mobile|mobile number/, () => "应为 11 位大陆手机号码"],
+    [/17 digits/, () => "应为 18 位身份证号码（末位可为 X）"],
+    [/unknown/, () => "不认识的项目"],
+    [/greater than or equal to (\d+)/, (m) => `不能小于 ${m[1]}`],
+    [/less than or equal to (\d+)/, (m) => `不能大于 ${m[1]}`],
+    [/valid integer|valid number/, () => "应为数字"],
+    [/date|time|YYYY/i, () => "日期或时间格式不对"],
+  ];
+
+  function fieldMessage(message) {
+    const found = FIELD_MESSAGES.find(([pattern]) => pattern.test(message));
+    return found ? found[1](message.match(found[0])) : message;
+  }
+
   function fieldWord(field) {
+    const household = field.match(/^households\.(\d+)\.(name|phone)$/);
+    if (household) return `第 ${Number(household[1]) + 1} 户的${household[2] === "name" ? "姓名" : "手机号"}`;
     const found = FIELD_WORDS.find(([pattern]) => pattern.test(field));
     return found ? `${found[1]}（${field}）` : field;
   }
@@ -324,13 +369,15 @@
     }
     const lines = [CODES[error.code] || error.message];
     if (error.rule) lines.push(h("span", {}, h("span", { class: "rule" }, error.rule), ` ${RULES[error.rule] || ""}`));
-    for (const f of error.fields) lines.push(`${fieldWord(f.field)}：${f.message}`);
+    for (const f of error.fields) lines.push(`${fieldWord(f.field)}：${fieldMessage(f.message)}`);
     lines.push(h("small", {}, `代码 ${error.code}${error.status ? ` · HTTP ${error.status}` : ""}`));
     notify("error", error.rule ? `已拒绝（${error.rule}）` : "操作未完成", ...lines);
     if (form) {
       for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
       for (const f of error.fields) {
-        const input = form.querySelector(`[name="${CSS.escape(f.field.split(".")[0])}"]`);
+        const household = f.field.match(/^households\.(\d+)\.(name|phone)$/);
+        const name = household ? `${household[2]}${Number(household[1]) + 1}` : f.field.split(".")[0];
+        const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
         if (input) input.setAttribute("aria-invalid", "true");
       }
     }
@@ -345,11 +392,13 @@
     el.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearNotice();
+      for (const marked of el.querySelectorAll("[aria-invalid]")) marked.removeAttribute("aria-invalid");
       button.disabled = true;
       say("提交中…");
       try {
         await act(new FormData(el), keyed ? key : undefined, el);
         key = newKey();
+        if (keyed && el.isConnected) el.reset();
       } catch (error) {
         const settled = error instanceof ApiError && error.status >= 400 && error.status < 500 && ![409, 429].includes(error.status);
         if (settled || (error instanceof ApiError && error.rule)) key = newKey();
@@ -455,7 +504,10 @@
 
   async function frontDesk(main) {
     const day = today();
-    const [duty, visits, people] = await Promise.all([roster(day), get("v1/visits"), recommenders()]);
+    const [duty, visits, yesterday, people] = await Promise.all([
+      roster(day), get("v1/visits", { date: day }), get("v1/visits", { date: dayBefore(day) }), recommenders(),
+    ]);
+    const stayed = yesterday.data.filter((v) => !v.departed_at);
     const arrival = form("登记到访（询客后）", [
       input("客户手机号", { name: "phone", type: "tel", inputmode: "tel", autocomplete: "off" }, "客户愿意留下时填写，任意格式均可"),
       input("来访人数", { name: "party_size", type: "number", min: 1, max: 50, value: 1, required: true }),
@@ -475,9 +527,10 @@
       await refresh();
     }, { keyed: true });
 
-    main.append(
+    fill(main,
       h("div", { class: "columns" }, arrival, rotationCard(duty)),
       section(`今日来访（${day}）`, visitList(visits.data, duty)),
+      stayed.length ? section(`昨天未登记离开（${yesterday.date}）`, visitList(stayed, duty)) : null,
     );
   }
 
@@ -489,7 +542,8 @@
 
   function visitList(visits, duty) {
     if (!visits.length) return h("p", { class: "empty" }, "今天还没有来访登记");
-    return h("ul", { class: "visits" }, visits.slice().reverse().map((v) => visitCard(v, duty)));
+    const latest = visits.slice().sort((a, b) => b.arrived_at.localeCompare(a.arrived_at) || b.id.localeCompare(a.id));
+    return h("ul", { class: "visits" }, latest.map((v) => visitCard(v, duty)));
   }
 
   function decisionText(v) {
@@ -504,6 +558,7 @@
         h("span", {}, phoneOf(v)),
         h("span", {}, nameOf(v)),
         h("span", {}, `${v.party_size} 人`),
+        v.accompanied_by ? h("span", {}, `陪同：${who(v.accompanied_by)}`) : null,
         v.greeted ? null : h("span", { class: "badge warn" }, "未完成询客")),
       h("div", { class: "line small" },
         h("span", {}, decisionText(v)),
@@ -533,7 +588,7 @@
     const panel = h("div", { class: "assign" });
     const render = () => {
       const candidate = order.find((c) => !skipped.some((s) => s.consultant_id === c.id));
-      const reason = input("跳过原因", { name: "skip_reason", placeholder: "如：正在接待其他客户" });
+      const reason = input("跳过原因", { name: "skip_reason", maxlength: 200, placeholder: "如：正在接待其他客户" });
       fill(panel, 
         h("p", {}, candidate ? `轮到：${candidate.name}` : "轮排中已没有可分配的顾问"),
         skipped.length ? h("p", { class: "small" }, `已跳过：${skipped.map((s) => `${who(s.consultant_id)}（${s.reason}）`).join("、")}`) : null,
@@ -588,7 +643,7 @@
           c.ordinal ? `第 ${c.ordinal} 次` : "—", when(c.since), when(c.until),
         ]), "没有有效报备：可以作为自然到访客户接待"),
         h("details", {}, h("summary", {}, "查看全部记录"),
-          table(["时间", "事项", "依据", "说明"], customer.history.map((e) => [when(e.at), ACTIONS[e.action] || e.action, e.rule || "—", e.detail || ""])))),
+          table(["时间", "事项", "依据", "操作方"], customer.history.map((e) => [when(e.at), ACTIONS[e.action] || e.action, e.rule || "—", who(e.actor)])))),
     ];
   }
 
@@ -605,7 +660,7 @@
     } else if (claims.some((c) => c.registration_id !== v.decision.registration_id)) {
       card.append(form("改判", [
         input("改判给", { tag: "select", name: "registration_id", options: claims.filter((c) => c.registration_id !== v.decision.registration_id).map((c) => option(c.registration_id, c.holder_name || c.holder_id)) }),
-        input("改判原因", { name: "reason", required: true, maxlength: 500 }),
+        input("改判原因", { name: "reason", required: true, maxlength: 200 }),
       ], "确认改判", async (data) => {
         await post(`v1/visits/${v.id}/decisions`, { registration_id: data.get("registration_id"), replaces: v.decision.id, reason: trim(data, "reason") });
         notify("ok", "已改判");
@@ -625,11 +680,22 @@
   // R-FLOOR-4: one customer per household
   function signInForm(visit, phone) {
     const rows = h("div", { class: "households" });
+    const renumber = () => [...rows.children].forEach((set, i) => {
+      set.querySelector("legend").textContent = `第 ${i + 1} 户`;
+      set.querySelector("[data-part=name]").name = `name${i + 1}`;
+      set.querySelector("[data-part=phone]").name = `phone${i + 1}`;
+    });
     const addRow = (name = "", tel = "") => {
-      const n = rows.children.length + 1;
-      rows.append(h("fieldset", { class: "household" }, h("legend", {}, `第 ${n} 户`),
-        input("姓名", { name: `name${n}`, value: name, required: true, maxlength: 64 }),
-        input("手机号", { name: `phone${n}`, type: "tel", value: tel, required: true })));
+      if (rows.children.length >= 10) {
+        notify("error", "一次最多签到 10 户");
+        return;
+      }
+      const set = h("fieldset", { class: "household" }, h("legend", {}),
+        input("姓名", { "data-part": "name", value: name, required: true, maxlength: 64 }),
+        input("手机号", { "data-part": "phone", type: "tel", value: tel, required: true }));
+      if (rows.children.length) set.append(h("button", { type: "button", class: "quiet", onclick: () => { set.remove(); renumber(); } }, "删除这一户"));
+      rows.append(set);
+      renumber();
     };
     addRow("", phone);
     return form("签到（每户一位客户）", [
@@ -651,6 +717,7 @@
   async function formsScreen(main) {
     const day = h("input", { type: "date", id: "forms-day", value: today() });
     const body = h("div");
+    await recommenders();
     const load = async () => {
       const doc = await get("v1/forms", { date: day.value });
       fill(body, ...["overdue", "pending", "filed", "exempt"].map((state) => section(
@@ -671,7 +738,7 @@
       const doc = await get("v1/reports/daily", { date: day.value });
       fill(body, section(`渠道日报 ${doc.date}（生成于 ${when(doc.generated_at)}）`,
         table(["报备方", "类型", "成功", "被拒", "被拒原因", "到访", "确认单已填", "豁免", "待填", "逾期"], doc.rows.map((r) => [
-          r.name, KINDS[r.kind] || r.kind, r.accepted, r.refused,
+          r.name || r.registrant_id, KINDS[r.kind] || r.kind, r.accepted, r.refused,
           r.refusals.map((x) => `${x.rule || x.code} × ${x.count}`).join("，") || "—",
           r.visits, r.forms_filed, r.forms_exempt, r.forms_pending, r.forms_overdue,
         ])),
@@ -706,9 +773,9 @@
   }
 
   async function myForms(main) {
-    const doc = await get("v1/forms");
-    const open = doc.overdue.concat(doc.pending);
-    main.append(section(`待填带看确认单（${doc.date}）`, open.length ? h("div", {}, open.map((v) => form(
+    const doc = await openForms();
+    const open = doc.open;
+    main.append(section(`待填带看确认单（昨天和今天）`, open.length ? h("div", {}, open.map((v) => form(
       `${when(v.arrived_at)} 到访 · ${phoneOf(v)} · ${FORM_STATES[v.form_state]}`,
       [input("带看情况", { tag: "textarea", name: "note", maxlength: 500, rows: 2, placeholder: "如：看了 3 号楼样板间" })],
       "提交确认单", async (data) => {
@@ -724,7 +791,7 @@
     main.append(form("报备客户（自然到访或全民经纪人）", [
       input("客户姓名", { name: "name", required: true, maxlength: 64 }),
       input("客户手机号", { name: "phone", type: "tel", required: true }),
-      input("到访时间", { name: "visit_at", type: "datetime-local", value: localInputNow(), required: true }, "北京时间；须当天报备（R-REG-1）"),
+      input("到访时间", { name: "visit_at", type: "datetime-local" }, "北京时间，留空为现在；须当天报备（R-REG-1）"),
       input("备注", { name: "note", maxlength: 500 }),
       h("fieldset", {}, h("legend", {}, "全民经纪人带客时填写（R-REG-4）"),
         input("经纪人", { tag: "select", name: "broker_id", options: [option("", "无（自然到访）"), ...people.brokers.map((b) => option(b.id, b.name))] }, "只列出已经甲方认证的经纪人"),
@@ -732,7 +799,7 @@
     ], "提交报备", async (data, key) => {
       const body = {
         customer: { name: trim(data, "name") || "", phone: trim(data, "phone") || "" },
-        visit_at: fromLocalInput(String(data.get("visit_at"))),
+        visit_at: trim(data, "visit_at") ? fromLocalInput(String(data.get("visit_at"))) : stampFor(key),
         note: trim(data, "note"),
       };
       const brokerId = trim(data, "broker_id");
@@ -750,7 +817,8 @@
     known(doc.consultants);
     const picks = doc.consultants.map((c) => [c.id, c.name]);
     const rows = doc.data.map((c, i) => {
-      const choose = h("select", { name: `to${i}`, "aria-label": `${c.phone_masked} 分配给` }, picks.map(([id, name]) => option(id, name, id === c.suggested_consultant_id)));
+      const choose = h("select", { name: `to${i}`, "aria-label": `${c.phone_masked} 分配给` },
+        c.suggested_consultant_id ? null : option("", "请选择"), picks.map(([id, name]) => option(id, name, id === c.suggested_consultant_id)));
       const tick = h("input", { type: "checkbox", name: `pick${i}`, checked: true, "aria-label": `选中 ${c.phone_masked}` });
       return { c, choose, tick };
     });
@@ -779,15 +847,16 @@
     const day = h("input", { type: "date", id: "roster-day", value: today() });
     const body = h("div");
     const load = async () => {
-      const [duty, pool] = await Promise.all([roster(day.value), get("v1/pool")]);
+      const shown = day.value;
+      const [duty, pool] = await Promise.all([roster(shown), get("v1/pool")]);
       known(pool.consultants);
       const onDuty = duty.queue.map((c) => c.id);
       const everyone = [...new Set([...onDuty, ...pool.consultants.map((c) => c.id)])];
       const ticks = everyone.map((id) => checkbox(who(id), { name: "on_duty", value: id, checked: onDuty.includes(id) }));
-      fill(body, form(`${day.value} 的排班（按轮排顺序）`, [
+      fill(body, form(`${shown} 的排班（按轮排顺序）`, [
         ticks.length ? ticks : h("p", { class: "empty" }, "没有在岗的置业顾问"),
       ], "保存排班", async (data) => {
-        const saved = await put(`v1/rosters/${day.value}`, { consultants: data.getAll("on_duty") });
+        const saved = await put(`v1/rosters/${shown}`, { consultants: data.getAll("on_duty") });
         notify("ok", "排班已保存", `${saved.date}：${saved.queue.map((c) => c.name).join("、") || "无人值班"}`);
         await load();
       }));
@@ -803,7 +872,7 @@
       input("报备方", { tag: "select", name: "registrant_id", options: recommenderOptions(people) }),
       input("或置业顾问编号", { name: "consultant_id", placeholder: "stf_…", autocomplete: "off" }, "为置业顾问补录时填写，优先于上面的选择"),
       input("到访日期", { name: "visit_date", type: "date", required: true }),
-      input("补录原因", { name: "reason", required: true, maxlength: 500 }),
+      input("补录原因", { name: "reason", required: true, maxlength: 200 }),
     ], "批准补录", async (data) => {
       const done = await post("v1/late-approvals", {
         phone: trim(data, "phone") || "",
@@ -815,8 +884,8 @@
     }));
   }
 
-  async function finesScreen(main, me) {
-    const [proposed, appealed] = await Promise.all([get("v1/fines", { status: "proposed" }), get("v1/fines", { status: "appealed" })]);
+  async function finesScreen(main) {
+    const [proposed, appealed] = await Promise.all([get("v1/fines", { status: "proposed" }), get("v1/fines", { status: "appealed" }), recommenders()]);
     const line = (f) => [f.rule, RULES[f.rule] ? RULES[f.rule].split("：")[0] : "", who(f.payer_id), `${f.amount} 元`, when(f.occurred_at), f.customer_masked || "—", f.note || "—"];
     main.append(
       section(`待确认的违规（${proposed.data.length}）`, table(["规则", "违规", "责任人", "金额", "发生时间", "客户", "说明", "处理"], proposed.data.map((f) => [
@@ -831,7 +900,7 @@
           button("维持罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "upheld" }); notify("ok", "已维持罚款", f.rule); await refresh(); }),
           button("撤销罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "cancelled" }); notify("ok", "已撤销罚款", f.rule); await refresh(); }, { class: "quiet" })),
       ]), "没有待处理的申诉")),
-      recordFine(me));
+      recordFine());
   }
 
   function recordFine() {
@@ -866,7 +935,7 @@
         ]))));
     };
     // R-FINE: the one fined appeals a confirmed fine once, with a reason
-    const appealForm = (f) => form(`申诉 ${f.rule}`, [input("申诉理由", { name: "reason", required: true, maxlength: 500 })], "提交申诉", async (data) => {
+    const appealForm = (f) => form(`申诉 ${f.rule}`, [input("申诉理由", { name: "reason", required: true, maxlength: 200 })], "提交申诉", async (data) => {
       await post(`v1/fines/${f.id}/appeal`, { reason: trim(data, "reason") || "" });
       notify("ok", "申诉已提交", `${f.rule} · ${f.amount} 元，等待经理处理`);
       await load();
@@ -883,9 +952,8 @@
   // -- 案场经理 site manager -------------------------------------------------------------
 
   async function exemptionScreen(main) {
-    const doc = await get("v1/visits");
-    const open = doc.data.filter((v) => ["pending", "overdue"].includes(v.form_state));
-    main.append(section(`待处理的确认单（${doc.date}）`, open.length ? h("div", {}, open.map((v) => form(
+    const { open } = await openForms();
+    main.append(section("待处理的确认单（昨天和今天，待填写或逾期）", open.length ? h("div", {}, open.map((v) => form(
       `${when(v.arrived_at)} 到访 · ${phoneOf(v)} · 接待：${who(v.consultant_id)} · ${FORM_STATES[v.form_state]}`,
       [
         input("豁免类型", { tag: "select", name: "kind", options: Object.entries(EXEMPTIONS).map(([k, t]) => option(k, t)) }),
@@ -895,7 +963,7 @@
         await post(`v1/visits/${v.id}/exemption`, { kind: data.get("kind"), note: trim(data, "note") });
         notify("ok", "已豁免", `${phoneOf(v)}：${EXEMPTIONS[data.get("kind")]}（R-FLOOR-5）`);
         await refresh();
-      }, { className: "inner" }))) : h("p", { class: "empty" }, "今天没有待填写或逾期的确认单")));
+      }, { className: "inner" }))) : h("p", { class: "empty" }, "昨天和今天没有待填写或逾期的确认单")));
   }
 
   // -- 甲方管理员 Party A admin ------------------------------------------------------------
@@ -918,7 +986,11 @@
       section("报备方", table(["编号", "名称", "类型", "状态", "操作"], doc.registrants.map((r) => [
         r.id, r.name, KINDS[r.kind] || r.kind, r.enabled ? "启用" : "已停用",
         h("div", { class: "actions" },
-          button(r.enabled ? "停用" : "启用", async () => { await post(`v1/registrants/${r.id}/enabled`, { enabled: !r.enabled }); await refresh(); }, { class: "quiet" }),
+          button(r.enabled ? "停用" : "启用", async () => {
+            await post(`v1/registrants/${r.id}/enabled`, { enabled: !r.enabled });
+            notify("ok", `${r.name} 已${r.enabled ? "停用" : "启用"}`, r.enabled ? "它的签名请求从现在起被拒绝（401）。" : null);
+            await refresh();
+          }, { class: "quiet" }),
           button("更换密钥", async () => {
             const made = await post(`v1/registrants/${r.id}/secret`, { at_once: false });
             shownOnce(`${r.name} 的新密钥`, `旧密钥在 ${when(made.previous_secret_valid_until)} 前仍可用；新密钥`, made.secret);
@@ -960,7 +1032,11 @@
       section("员工", table(["编号", "姓名", "岗位", "状态", "操作"], doc.staff.map((s) => [
         s.id, s.name, ROLE_NAMES[s.role] || s.role, s.enabled ? "在岗" : "已停用",
         h("div", { class: "actions" },
-          s.id === me.id ? null : button(s.enabled ? "停用" : "启用", async () => { await post(`v1/staff/${s.id}/enabled`, { enabled: !s.enabled }); await refresh(); }, { class: "quiet" }),
+          s.id === me.id ? null : button(s.enabled ? "停用" : "启用", async () => {
+            await post(`v1/staff/${s.id}/enabled`, { enabled: !s.enabled });
+            notify("ok", `${s.name} 已${s.enabled ? "停用" : "启用"}`, s.enabled ? "其令牌从现在起不能登录。" : null);
+            await refresh();
+          }, { class: "quiet" }),
           button("签发令牌", async () => {
             const made = await post(`v1/staff/${s.id}/tokens`, {});
             shownOnce(`${s.name} 的新令牌`, "登录令牌", made.token);
@@ -1031,12 +1107,7 @@
     fill(nav, ...ROLE_SCREENS[me.role].map((name) => h("a", {
       href: `#${name}`,
       "data-screen": name,
-      onclick: (event) => {
-        event.preventDefault();
-        clearNotice();
-        history.replaceState(null, "", `#${name}`);
-        show(name);
-      },
+      onclick: () => clearNotice(),
     }, SCREENS[name][0])));
     nav.hidden = false;
   }
@@ -1060,13 +1131,14 @@
     main.querySelector("input").focus();
   }
 
-  function signOut() {
+  function signOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
     me = null;
+    showing += 1; // a screen still loading must not come back
     names.clear();
     clearNotice();
     history.replaceState(null, "", location.pathname);
-    signInScreen();
+    signInScreen(typeof message === "string" ? message : null);
   }
 
   async function start() {
@@ -1082,7 +1154,14 @@
   }
 
   document.addEventListener("DOMContentLoaded", async () => {
-    $("sign-out").addEventListener("click", signOut);
+    $("sign-out").addEventListener("click", () => signOut());
+    // the browser's back and forward buttons move between the screens
+    window.addEventListener("hashchange", () => {
+      if (me && location.hash.slice(1) !== current) {
+        clearNotice();
+        show(location.hash.slice(1));
+      }
+    });
     if (!token()) {
       signInScreen();
       return;
