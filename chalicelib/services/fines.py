@@ -187,18 +187,19 @@ class Fines:
         count("FineProposed", rule=kind.value)
         return True
 
+    # the notes are read by the sales office, in the console and in the CSV
     def propose_from_arrival(self, visit: Visit, now: datetime) -> None:
         if visit.led_in_by is not None:
             self.propose(
                 Kind.UNGUIDED_LEAD,
                 visit.led_in_by,
                 visit,
-                "logged as led in by a consultant before the greeting",
+                "前台登记：询客前已由置业顾问引领",
                 now,
             )
         if not visit.greeted:
             self.propose(
-                Kind.GREETING_SKIPPED, visit.logged_by, visit, "logged as not greeted", now
+                Kind.GREETING_SKIPPED, visit.logged_by, visit, "前台登记：未完成标准询客", now
             )
 
     def propose_overdue_forms(self, since: datetime, now: datetime) -> int:
@@ -213,7 +214,7 @@ class Fines:
                         Kind.FORM_REFUSED,
                         visit.consultant_id,
                         visit,
-                        "no viewing confirmation form by the end of the visit's day",
+                        "到访当天结束时仍未提交带看确认单",
                         now,
                     )
         return proposed
