@@ -155,6 +155,9 @@ def sign_in(page: Page, office: Office, role: str, nth: int = 0) -> None:
     page.get_by_label("员工令牌").fill(office.token(role, nth))
     page.get_by_role("button", name="登录", exact=True).click()
     expect(page.locator("#who-name")).to_have_text(office.person(role, nth)["name"])
+    # the first screen has loaded: no request of it is still on its way
+    expect(page.locator("main")).not_to_have_attribute("data-screen", "sign-in")
+    expect(page.locator("#status")).to_have_text("")
 
 
 def notice(page: Page) -> Any:
