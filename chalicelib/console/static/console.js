@@ -621,14 +621,7 @@
     const result = h("div", { id: "judge-result" });
     const lookup = form("判客：按手机号查询客户", [
       input("客户手机号", { name: "phone", type: "tel", inputmode: "tel", required: true, autocomplete: "off" }, "任意格式：138 1234 5678、+86-138…"),
-    ], "查询", async (data) => {
-      const phone = trim(data, "phone") || "";
-      const [customer, visits] = await Promise.all([
-        post("v1/customer-lookups", { phone }),
-        post("v1/visit-lookups", { phone }),
-      ]);
-      fill(result, ...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
-    });
+    ], "查询", (data) => lookUp(trim(data, "phone") || ""));
     main.append(lookup, result);
   }
 
@@ -655,7 +648,7 @@
       card.append(h("div", { class: "actions" }, claims.map((c) => button(`判给 ${c.holder_name || c.holder_id}`, async () => {
         await post(`v1/visits/${v.id}/decisions`, { registration_id: c.registration_id });
         notify("ok", "判客完成", `客户归属：${c.holder_name || c.holder_id}（${KINDS[c.kind] || c.kind}）`);
-        await refreshJudge(phone);
+        await lookUp(phone);
       }))));
     } else if (claims.some((c) => c.registration_id !== v.decision.registration_id)) {
       card.append(form("改判", [
@@ -664,7 +657,7 @@
       ], "确认改判", async (data) => {
         await post(`v1/visits/${v.id}/decisions`, { registration_id: data.get("registration_id"), replaces: v.decision.id, reason: trim(data, "reason") });
         notify("ok", "已改判");
-        await refreshJudge(phone);
+        await lookUp(phone);
       }, { className: "inner" }));
     }
     if (!v.signed_in_at) card.append(signInForm(v, phone));
@@ -672,7 +665,8 @@
     return card;
   }
 
-  async function refreshJudge(phone) {
+  // the customer's claims and visits, looked up again after every change
+  async function lookUp(phone) {
     const [customer, visits] = await Promise.all([post("v1/customer-lookups", { phone }), post("v1/visit-lookups", { phone })]);
     fill($("judge-result"), ...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
   }
@@ -710,7 +704,7 @@
       }
       const done = await post(`v1/visits/${visit.id}/sign-ins`, { households });
       notify("ok", "签到完成", `${done.data.length} 户：${done.data.map((d) => `${nameOf(d)}（${phoneOf(d)}）`).join("、")}`);
-      await refreshJudge(phone);
+      await lookUp(phone);
     }, { className: "inner" });
   }
 
