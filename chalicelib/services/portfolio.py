@@ -11,7 +11,7 @@ from chalicelib.rules.staff import Staff
 from chalicelib.settings import Settings
 from chalicelib.store import Store
 
-from .reads import decode_cursor, encode_cursor, parse_limit
+from .reads import decode_cursor, one_page, parse_limit
 from .views import owned_customer_view
 
 
@@ -25,13 +25,12 @@ class Portfolio:
         Only customers whose tenure is open (not reclaimed) are listed."""
         limit = parse_limit(query)
         before = decode_cursor(query.get("cursor"), "")
-        page = self._store.customers_of(consultant.staff_id, before, limit + 1)
-        more = len(page) > limit
-        page = page[:limit]
+        rows = self._store.customers_of(consultant.staff_id, before, limit + 1)
+        page, cursor = one_page(rows, limit, lambda row: row[0])
         data = []
         for _, key, customer in page:
             tenure = customer.open_tenure()
             # the index is derived from this very tenure in the same write
             if tenure is not None and tenure.consultant_id == consultant.staff_id:
                 data.append(owned_customer_view(key, customer, tenure, now, self._policy))
-        return {"data": data, "next_cursor": encode_cursor(page[-1][0]) if more else None}
+        return {"data": data, "next_cursor": cursor}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.errors import Failed, FieldError, not_found, validation_error
 from chalicelib.rules.records import Registrant
@@ -13,6 +14,8 @@ from chalicelib.settings import Settings
 from chalicelib.store import Store
 
 from .views import event_view, registration_view
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -41,12 +44,11 @@ class Reads:
         """Newest first, ``limit`` at a time; ``next_cursor`` continues."""
         limit = parse_limit(query)
         before = decode_cursor(query.get("cursor"), "rg_")
-        page = self._store.list_registrations(caller.registrant_id, before, limit + 1)
-        more = len(page) > limit
-        page = page[:limit]
+        rows = self._store.list_registrations(caller.registrant_id, before, limit + 1)
+        page, cursor = one_page(rows, limit, lambda r: r.registration_id)
         return {
             "data": [registration_view(r, now, self._zone) for r in page],
-            "next_cursor": encode_cursor(page[-1].registration_id) if more else None,
+            "next_cursor": cursor,
         }
 
     def events(self, caller: Registrant, query: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -72,6 +74,13 @@ def parse_limit(query: dict[str, str]) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_LIMIT):
         raise Failed(validation_error(FieldError("limit", f"an integer from 1 to {MAX_LIMIT}")))
     return int(raw)
+
+
+def one_page(rows: list[T], limit: int, position: Callable[[T], str]) -> tuple[list[T], str | None]:
+    """``rows`` read as ``limit + 1``: the first ``limit``, and the cursor after
+    the last of them when one more exists."""
+    page = rows[:limit]
+    return page, encode_cursor(position(page[-1])) if len(rows) > limit else None
 
 
 def encode_cursor(position: str) -> str:
