@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.rules.staff import Role, Staff
 from chalicelib.services import staff as staff_service
 from tests.conftest import Api, payload
+from tests.support import body, shanghai
 
 
 class Person:
@@ -72,3 +73,16 @@ class Floor:
         return self.assistant.post(
             f"/v1/visits/{visit_id}/decisions", {"registration_id": registration_id, **doc}
         )
+
+
+def walk_in(clock: Any, consultant: Person, day: str, phone: str = "13812345678") -> str:
+    """R-REG-1: a consultant's own walk-in on a local date, theirs from the
+    visit (the clock moves to 10:00 that day): its registration id."""
+    clock.move_to(shanghai(f"{day} 10:00"))
+    r = consultant.post(
+        "/v1/consultant-registrations",
+        body(phone=phone, visit_at=f"{day}T09:30:00+08:00"),
+        key=f"walk-in-{phone}-{day}",
+    )
+    assert r.status_code == 201, r.body
+    return str(payload(r)["registration_id"])

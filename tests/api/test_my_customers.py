@@ -11,7 +11,7 @@ import pytest
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.services import container
-from tests.api.floor_support import Floor, Person, person
+from tests.api.floor_support import Floor, Person, person, walk_in
 from tests.conftest import payload
 from tests.support import body, shanghai
 
@@ -28,17 +28,6 @@ def mine(consultant: Person, query: str = "") -> list[dict]:
     r = consultant.get(MINE + query)
     assert r.status_code == 200, r.body
     return list(payload(r)["data"])
-
-
-def walk_in(clock, consultant: Person, day: str, phone: str = PHONE) -> None:
-    """R-REG-1: the consultant's own walk-in, theirs from the visit."""
-    clock.move_to(shanghai(f"{day} 10:00"))
-    r = consultant.post(
-        "/v1/consultant-registrations",
-        body(phone=phone, visit_at=f"{day}T09:30:00+08:00"),
-        key=f"walk-in-{phone}-{day}",
-    )
-    assert r.status_code == 201, r.body
 
 
 def received_on_the_floor(api, floor: Floor, consultant: Person, phone: str = PHONE) -> None:

@@ -12,7 +12,7 @@ from chalicelib.rules.staff import Role
 from chalicelib.services import container
 from chalicelib.services import staff as staff_service
 from chalicelib.settings import settings
-from tests.api.floor_support import person
+from tests.api.floor_support import person, walk_in
 from tests.conftest import payload
 from tests.support import body, shanghai
 
@@ -22,18 +22,6 @@ PHONE = "13812345678"
 def reclaim_at(clock, local: str) -> dict[str, int]:
     clock.move_to(shanghai(local))
     return container.reclaim().run(datetime.now(UTC).replace(microsecond=0))
-
-
-def walk_in(api, clock, consultant, visit: str, phone: str = PHONE) -> str:
-    """A consultant's walk-in on a local date (R-REG-1): theirs from then."""
-    clock.move_to(shanghai(f"{visit} 10:00"))
-    r = consultant.post(
-        "/v1/consultant-registrations",
-        body(phone=phone, visit_at=f"{visit}T09:30:00+08:00"),
-        key=f"walk-in-{phone}-{visit}",
-    )
-    assert r.status_code == 201, r.body
-    return str(payload(r)["registration_id"])
 
 
 def owner(api, phone: str = PHONE) -> str | None:
@@ -58,7 +46,7 @@ def people(api):
 
 def test_a_visit_on_30_november_is_reclaimed_on_1_march_not_1_february(api, clock, people):
     """R-RECLAIM-1: three calendar months: stale from 28 February."""
-    walk_in(api, clock, people["zhang"], "2026-11-30")
+    walk_in(clock, people["zhang"], "2026-11-30")
     assert reclaim_at(clock, "2027-02-01 02:00").get("reclaimed", 0) == 0
     assert owner(api) == people["zhang"].id
     assert reclaim_at(clock, "2027-03-01 02:00")["reclaimed"] == 1
@@ -71,20 +59,20 @@ def test_a_visit_on_30_november_is_reclaimed_on_1_march_not_1_february(api, cloc
 
 def test_a_visit_on_31_december_waits_for_the_1_april_run(api, clock, people):
     """R-RECLAIM-1: 31 December + 3 months is 31 March, after the 1 March run."""
-    walk_in(api, clock, people["zhang"], "2026-12-31")
+    walk_in(clock, people["zhang"], "2026-12-31")
     assert reclaim_at(clock, "2027-03-01 02:00").get("reclaimed", 0) == 0
     assert reclaim_at(clock, "2027-04-01 02:00")["reclaimed"] == 1
 
 
 def test_in_a_leap_year_30_november_is_stale_from_29_february(api, clock, people):
-    walk_in(api, clock, people["zhang"], "2027-11-30")
+    walk_in(clock, people["zhang"], "2027-11-30")
     assert reclaim_at(clock, "2028-02-01 02:00").get("reclaimed", 0) == 0
     assert reclaim_at(clock, "2028-03-01 02:00")["reclaimed"] == 1
 
 
 def test_a_missed_month_is_caught_up_as_of_the_missed_run(api, clock, people):
     """No run on 1 March: the 1 April run takes the customer, as of 1 March."""
-    walk_in(api, clock, people["zhang"], "2026-11-30")
+    walk_in(clock, people["zhang"], "2026-11-30")
     reclaim_at(clock, "2027-02-01 02:00")
     assert reclaim_at(clock, "2027-04-01 02:00")["reclaimed"] == 1
     (entry,) = in_pool(people["manager"])
@@ -92,7 +80,7 @@ def test_a_missed_month_is_caught_up_as_of_the_missed_run(api, clock, people):
 
 
 def test_the_reclaim_run_twice_reclaims_once(api, clock, people):
-    walk_in(api, clock, people["zhang"], "2026-11-30")
+    walk_in(clock, people["zhang"], "2026-11-30")
     assert reclaim_at(clock, "2027-03-01 02:00")["reclaimed"] == 1
     assert reclaim_at(clock, "2027-03-01 02:05").get("reclaimed", 0) == 0
     trail = api.store.audit_trail(f"customer:{customer_key(PHONE, settings().phone_hmac_key)}")
@@ -101,7 +89,7 @@ def test_the_reclaim_run_twice_reclaims_once(api, clock, people):
 
 def test_a_customer_who_visited_again_is_not_reclaimed(api, clock, people):
     """The last visit counts: a visit in January moves the reclaim to May."""
-    walk_in(api, clock, people["zhang"], "2026-11-30")
+    walk_in(clock, people["zhang"], "2026-11-30")
     channel = api.registrant(Source.CHANNEL)
     clock.move_to(shanghai("2027-01-15 10:00"))
     # the customer comes back, signed in on the floor
@@ -118,7 +106,7 @@ def test_a_customer_who_visited_again_is_not_reclaimed(api, clock, people):
 
 
 def test_a_bought_customer_is_never_reclaimed(api, clock, people):
-    walk_in(api, clock, people["zhang"], "2026-11-30")
+    walk_in(clock, people["zhang"], "2026-11-30")
     clock.move_to(shanghai("2026-12-10 15:00"))
     r = people["zhang"].post("/v1/deals", {"phone": PHONE})
     assert r.status_code == 201, r.body
@@ -130,7 +118,7 @@ def test_a_bought_customer_is_never_reclaimed(api, clock, people):
 def test_the_pool_suggestion_skips_a_disabled_consultant(api, clock, people):
     """R-RECLAIM-1: round robin over the active consultants only."""
     for n in range(3):
-        walk_in(api, clock, people["zhang"], "2026-11-30", f"1390000000{n}")
+        walk_in(clock, people["zhang"], "2026-11-30", f"1390000000{n}")
     reclaim_at(clock, "2027-03-01 02:00")
     staff_service.set_staff_enabled(api.store, people["zhang"].id, False, datetime.now(UTC))
     r = people["manager"].get("/v1/pool")
@@ -152,7 +140,7 @@ def test_the_pool_suggestion_skips_a_disabled_consultant(api, clock, people):
 
 def test_the_round_robin_alternates_over_active_consultants(api, clock, people):
     for n in range(4):
-        walk_in(api, clock, people["zhang"], "2026-11-30", f"1390000000{n}")
+        walk_in(clock, people["zhang"], "2026-11-30", f"1390000000{n}")
     reclaim_at(clock, "2027-03-01 02:00")
     suggested = [e["suggested_consultant_id"] for e in in_pool(people["manager"])]
     a, b = sorted([people["zhang"].id, people["li"].id])
@@ -161,7 +149,7 @@ def test_the_round_robin_alternates_over_active_consultants(api, clock, people):
 
 def test_bulk_assignment_from_the_pool(api, clock, people):
     for n in range(3):
-        walk_in(api, clock, people["zhang"], "2026-11-30", f"1390000000{n}")
+        walk_in(clock, people["zhang"], "2026-11-30", f"1390000000{n}")
     reclaim_at(clock, "2027-03-01 02:00")
     clock.move_to(shanghai("2027-03-01 09:00"))
     pool = in_pool(people["manager"])
@@ -182,7 +170,7 @@ def test_bulk_assignment_from_the_pool(api, clock, people):
 
 def test_a_deal_after_reassignment_is_credited_to_the_new_consultant_only(api, clock, people):
     """R-RECLAIM-1: the original consultant gets no share."""
-    walk_in(api, clock, people["zhang"], "2026-11-30")
+    walk_in(clock, people["zhang"], "2026-11-30")
     reclaim_at(clock, "2027-03-01 02:00")
     clock.move_to(shanghai("2027-03-02 09:00"))
     (entry,) = in_pool(people["manager"])
