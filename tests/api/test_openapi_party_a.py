@@ -88,15 +88,18 @@ def registrant_switch_invalid(ctx: Ctx) -> list[Any]:
     ]
 
 
-def registrant_gone(path: str, doc: dict[str, Any]) -> Any:
-    def run(ctx: Ctx) -> list[Any]:
-        return [
-            call(ctx, POST, at(path, "reg_gone"), ADMIN, doc),
-            call(ctx, POST, at(path, "a%20b"), ADMIN, doc),
-        ]
+def gone(what: str, path: str, doc: dict[str, Any], *ids: str) -> Any:
+    """A POST to ``path`` for each of ``ids``, none of which exists: 404."""
 
-    run.__name__ = "registrant_gone"
+    def run(ctx: Ctx) -> list[Any]:
+        return [call(ctx, POST, at(path, some_id), ADMIN, doc) for some_id in ids]
+
+    run.__name__ = f"{what}_gone"
     return run
+
+
+def registrant_gone(path: str, doc: dict[str, Any]) -> Any:
+    return gone("registrant", path, doc, "reg_gone", "a%20b")
 
 
 def secret_rotated(ctx: Ctx) -> list[Any]:
@@ -168,11 +171,7 @@ def revocation_invalid(ctx: Ctx) -> Any:
     return call(ctx, POST, at(REVOCATION, broker_id(ctx)), ADMIN, {"reason": "x"})
 
 
-def broker_gone(ctx: Ctx) -> list[Any]:
-    return [
-        call(ctx, POST, at(REVOCATION, "brk_gone"), ADMIN, {}),
-        call(ctx, POST, at(REVOCATION, "x" * 65), ADMIN, {}),
-    ]
+broker_gone = gone("broker", REVOCATION, {}, "brk_gone", "x" * 65)
 
 
 # -- staff -------------------------------------------------------------------------------
@@ -214,14 +213,7 @@ def staff_switch_invalid(ctx: Ctx) -> Any:
 
 
 def staff_gone(path: str, doc: dict[str, Any]) -> Any:
-    def run(ctx: Ctx) -> list[Any]:
-        return [
-            call(ctx, POST, at(path, "stf_gone"), ADMIN, doc),
-            call(ctx, POST, at(path, "st%2Ff"), ADMIN, doc),
-        ]
-
-    run.__name__ = "staff_gone"
-    return run
+    return gone("staff", path, doc, "stf_gone", "st%2Ff")
 
 
 def admin_disables_themself(ctx: Ctx) -> Any:
