@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.rules.claims import Source
@@ -82,3 +82,16 @@ def empty_tables() -> None:
         with model.batch_write() as batch:
             for item in model.scan():
                 batch.delete(item)
+
+
+def old_secret_signs_one_day_more(api: Any, clock: Any, old: Registrant, new: Registrant) -> None:
+    """After a rotation at the clock's 2026-11-27 10:00 Shanghai: the new
+    secret signs at once; the old one still signs at +23 h 59 m and no
+    longer at +24 h 1 m."""
+    assert api.register(new, body("13800000001", "2026-11-27T09:30:00+08:00")).status_code == 201
+    clock.shift(timedelta(hours=23, minutes=59))
+    tomorrow = "2026-11-28T09:30:00+08:00"
+    assert api.register(old, body("13800000002", tomorrow)).status_code == 201
+    clock.shift(timedelta(minutes=2))
+    assert api.register(old, body("13800000003", tomorrow)).status_code == 401
+    assert api.register(new, body("13800000004", tomorrow)).status_code == 201
