@@ -160,6 +160,35 @@ def sign_in(page: Page, office: Office, role: str, nth: int = 0) -> None:
     expect(page.locator("#status")).to_have_text("")
 
 
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_label("员工令牌")).to_be_visible()
+
+
+def walk_in_form(page: Page, name: str, phone: str) -> None:
+    """A consultant's 报备客户 form, filled in and not yet sent."""
+    page.get_by_role("link", name="报备客户").click()
+    page.get_by_label("客户姓名").fill(name)
+    page.get_by_label("客户手机号").fill(phone)
+
+
+def roster_of(page: Page, day: str) -> None:
+    """The sales manager's 排班 screen, showing ``day``."""
+    page.get_by_role("link", name="排班").click()
+    page.get_by_label("日期").fill(day)
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator("main form")).to_contain_text(f"{day} 的排班")
+
+
+def exempt(page: Page, phone_masked: str, kind: str, note: str | None = None) -> None:
+    """The site manager signs the exemption of the visit of ``phone_masked``."""
+    owed = page.locator("form", has_text=phone_masked)
+    owed.get_by_label("豁免类型").select_option(label=kind)
+    if note:
+        owed.get_by_label("说明").fill(note)
+    owed.get_by_role("button", name="签字豁免").click()
+
+
 def notice(page: Page) -> Any:
     return expect(page.get_by_role("alert"))
 

@@ -10,14 +10,18 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PHONE, TABLET, Office, notice, shoot, sign_in
+from tests.browser.conftest import (
+    PHONE,
+    TABLET,
+    Office,
+    notice,
+    shoot,
+    sign_in,
+    sign_out,
+    walk_in_form,
+)
 
 CUSTOMER = "13822220001"
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_label("员工令牌")).to_be_visible()
 
 
 def test_a_customer_walks_through_the_floor_in_chinese(
@@ -107,9 +111,7 @@ def test_a_refusal_shows_its_rule_and_what_the_rule_says(page: Page, office: Off
     office.register("139 0000 0007", name="孙先生")
     page.set_viewport_size(PHONE)
     sign_in(page, office, "consultant")
-    page.get_by_role("link", name="报备客户").click()
-    page.get_by_label("客户姓名").fill("孙先生")
-    page.get_by_label("客户手机号").fill("13900000007")
+    walk_in_form(page, "孙先生", "13900000007")
     page.get_by_role("button", name="提交报备").click()
     notice(page).to_contain_text("已拒绝（R-DUP-1）")
     notice(page).to_contain_text("该客户已有有效的报备保护，本次报备不成立。")

@@ -11,7 +11,16 @@ from chalicelib.rules.phone import customer_key
 from chalicelib.services import container
 from chalicelib.services.registrations import WebhookRequest
 from chalicelib.settings import settings
-from tests.browser.conftest import DESKTOP, TABLET, Office, notice, shoot, sign_in
+from tests.browser.conftest import (
+    DESKTOP,
+    TABLET,
+    Office,
+    notice,
+    roster_of,
+    shoot,
+    sign_in,
+    sign_out,
+)
 from tests.support import encode, shanghai
 
 
@@ -86,8 +95,7 @@ def test_the_sign_in_lasts_for_the_tab_and_sign_out_clears_it(browser: Browser, 
     expect(other.get_by_label("员工令牌")).to_be_visible()
     other.close()
 
-    page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_label("员工令牌")).to_be_visible()
+    sign_out(page)
     assert page.evaluate("sessionStorage.length") == 0
     page.reload()
     expect(page.get_by_label("员工令牌")).to_be_visible()
@@ -134,10 +142,7 @@ def test_the_arrival_form_works_from_the_keyboard_alone(page: Page, office):
 
 def test_the_sales_manager_puts_one_consultant_on_tomorrows_roster(page: Page, office):
     sign_in(page, office, "sales_manager")
-    page.get_by_role("link", name="排班").click()
-    page.get_by_label("日期").fill("2026-11-28")
-    page.get_by_role("button", name="查看").click()
-    expect(page.locator("main form")).to_contain_text("2026-11-28 的排班")
+    roster_of(page, "2026-11-28")
     page.get_by_label("置业顾问 李").check()
     page.get_by_role("button", name="保存排班").click()
     notice(page).to_contain_text("2026-11-28：置业顾问 李")

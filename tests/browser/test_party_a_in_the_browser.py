@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Office, notice, sign_in
+from tests.browser.conftest import Office, notice, sign_in, sign_out
 
 
 def test_a_new_channel_gets_a_secret_shown_once_and_can_be_disabled(page: Page, office: Office):
@@ -44,7 +44,7 @@ def test_a_new_staff_members_token_signs_in(page: Page, office: Office):
     me = page.locator("tbody tr", has_text="甲方管理员 周")
     expect(me.get_by_role("button", name="停用")).to_have_count(0)  # not oneself
 
-    page.get_by_role("button", name="退出登录").click()
+    sign_out(page)
     page.get_by_label("员工令牌").fill(token)
     page.get_by_role("button", name="登录", exact=True).click()
     expect(page.locator("#who-name")).to_have_text("前台 钱")

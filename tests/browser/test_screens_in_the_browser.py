@@ -9,7 +9,15 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import Office, notice, sign_in
+from tests.browser.conftest import (
+    Office,
+    exempt,
+    notice,
+    roster_of,
+    sign_in,
+    sign_out,
+    walk_in_form,
+)
 from tests.support import shanghai
 
 
@@ -33,10 +41,7 @@ def decided_visit(office: Office, phone: str) -> dict:
 def test_the_site_manager_exempts_a_gift_only_visit(page: Page, office: Office):
     decided_visit(office, "138 4444 4001")
     sign_in(page, office, "site_manager")
-    owed = page.locator("form", has_text="138****4001")
-    owed.get_by_label("豁免类型").select_option(label="仅领取礼品")
-    owed.get_by_label("说明").fill("只来领礼品")
-    owed.get_by_role("button", name="签字豁免").click()
+    exempt(page, "138****4001", "仅领取礼品", note="只来领礼品")
     notice(page).to_contain_text("已豁免")
     notice(page).to_contain_text("仅领取礼品（R-FLOOR-5）")
     expect(page.locator("main")).to_contain_text("今天没有待填写或逾期的确认单")
@@ -60,7 +65,7 @@ def test_a_proposed_greeting_fine_is_confirmed_appealed_and_cancelled(page: Page
     page.get_by_label("责任人", exact=True).fill(office.person("front_desk")["id"])
     page.get_by_role("button", name="查看").click()
     expect(page.locator("main")).to_contain_text("应缴合计 30 元")
-    page.get_by_role("button", name="退出登录").click()
+    sign_out(page)
 
     # the front desk appeals once from their own statement; the manager cancels it
     sign_in(page, office, "front_desk")
@@ -69,7 +74,7 @@ def test_a_proposed_greeting_fine_is_confirmed_appealed_and_cancelled(page: Page
     page.get_by_role("button", name="提交申诉").click()
     notice(page).to_contain_text("申诉已提交")
     expect(page.locator("main")).to_contain_text("申诉中 30 元")
-    page.get_by_role("button", name="退出登录").click()
+    sign_out(page)
     sign_in(page, office, "sales_manager")
     page.get_by_role("link", name="违规与申诉").click()
     appealed = page.locator("section", has_text="待处理的申诉（1）")
@@ -92,9 +97,7 @@ def test_a_late_entry_is_approved_until_18_00_the_next_day(page: Page, office: O
 
 def test_a_consultant_registers_a_walk_in(page: Page, office: Office):
     sign_in(page, office, "consultant")
-    page.get_by_role("link", name="报备客户").click()
-    page.get_by_label("客户姓名").fill("赵女士")
-    page.get_by_label("客户手机号").fill("137 0000 0001")
+    walk_in_form(page, "赵女士", "137 0000 0001")
     page.get_by_role("button", name="提交报备").click()
     notice(page).to_contain_text("报备成功")
     notice(page).to_contain_text("赵女士（137****0001）：顾问自有")
@@ -142,9 +145,7 @@ def test_a_consultant_registers_a_brokers_customer_picked_from_the_certified(
     """R-REG-4: the broker chosen by name, the ID card the broker shows."""
     broker = office.demo["brokers"][0]
     sign_in(page, office, "consultant")
-    page.get_by_role("link", name="报备客户").click()
-    page.get_by_label("客户姓名").fill("钱先生")
-    page.get_by_label("客户手机号").fill("137 0000 0002")
+    walk_in_form(page, "钱先生", "137 0000 0002")
     page.get_by_label("经纪人", exact=True).select_option(label=broker["name"])
     page.get_by_label("经纪人身份证号").fill("999999190001010000")  # not the broker's
     page.get_by_role("button", name="提交报备").click()
@@ -159,12 +160,9 @@ def test_a_walk_in_from_a_tab_left_open_takes_the_time_it_is_sent(page: Page, of
     """The form opened at 09:00 and sent at 11:00 registers an 11:00 visit."""
     page.clock.install()
     sign_in(page, office, "consultant")
-    page.get_by_role("link", name="报备客户").click()
-    expect(page.get_by_label("客户姓名")).to_be_visible()
+    walk_in_form(page, "赵女士", "137 0000 0001")
     office.clock.shift(timedelta(hours=2))
     page.clock.fast_forward("02:00:00")
-    page.get_by_label("客户姓名").fill("赵女士")
-    page.get_by_label("客户手机号").fill("137 0000 0001")
     page.get_by_role("button", name="提交报备").click()
     notice(page).to_contain_text("报备成功")
     _, mine = office.staff("consultant", "GET", "/v1/staff/me/customers")
@@ -181,21 +179,16 @@ def test_the_next_morning_an_overdue_form_is_there_to_file_or_exempt(page: Page,
     sign_in(page, office, "consultant", nth=nth)
     page.get_by_role("link", name="带看确认单").click()
     expect(page.locator("form", has_text="138****4002")).to_contain_text("已逾期")
-    page.get_by_role("button", name="退出登录").click()
+    sign_out(page)
     sign_in(page, office, "site_manager")
-    owed = page.locator("form", has_text="138****4002")
-    expect(owed).to_contain_text("已逾期")
-    owed.get_by_label("豁免类型").select_option(label="派单人员冒充客户")
-    owed.get_by_role("button", name="签字豁免").click()
+    expect(page.locator("form", has_text="138****4002")).to_contain_text("已逾期")
+    exempt(page, "138****4002", "派单人员冒充客户")
     notice(page).to_contain_text("派单人员冒充客户（R-FLOOR-5）")
 
 
 def test_the_roster_is_saved_for_the_day_on_screen(page: Page, office: Office):
     sign_in(page, office, "sales_manager")
-    page.get_by_role("link", name="排班").click()
-    page.get_by_label("日期").fill("2026-11-28")
-    page.get_by_role("button", name="查看").click()
-    expect(page.locator("main form")).to_contain_text("2026-11-28 的排班")
+    roster_of(page, "2026-11-28")
     page.get_by_label("置业顾问 张").check()
     page.get_by_label("日期").fill("2026-11-30")  # changed, not shown yet
     page.get_by_role("button", name="保存排班").click()
