@@ -123,6 +123,24 @@ class Office:
         assert status == 201, answer
         return dict(answer)
 
+    def received(self, phone: str, name: str = "王先生", party_size: int = 1) -> dict[str, Any]:
+        """A channel customer registered, arrived with the channel, decided
+        (判客) and received in turn: their viewing confirmation form is owed."""
+        registration = self.register(phone, name=name)
+        arrival = {
+            "phone": phone.replace(" ", ""),
+            "party_size": party_size,
+            "greeted": True,
+            "accompanied_by": self.registrant(0).registrant_id,
+        }
+        status, visit = self.staff("front_desk", "POST", "/v1/visits", arrival)
+        assert status == 201, visit
+        decided = {"registration_id": registration["registration_id"]}
+        path = f"/v1/visits/{visit['id']}"
+        assert self.staff("channel_assistant", "POST", f"{path}/decisions", decided)[0] == 201
+        assert self.staff("front_desk", "POST", f"{path}/assignment", {})[0] == 201
+        return dict(visit)
+
 
 @pytest.fixture
 def office(tables: Store) -> Iterator[Office]:

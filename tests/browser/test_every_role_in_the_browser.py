@@ -31,25 +31,7 @@ WIDER_THAN_THE_SCREEN = "() => document.documentElement.scrollWidth > window.inn
 def morning(office: Office) -> None:
     """A channel customer received and decided (their form pending), a
     consultant's walk-in, and a visit logged without the greeting."""
-    registration = office.register("138 3333 0001", name="周先生")
-    status, visit = office.staff(
-        "front_desk",
-        "POST",
-        "/v1/visits",
-        {
-            "phone": "13833330001",
-            "party_size": 2,
-            "greeted": True,
-            "accompanied_by": office.registrant(0).registrant_id,
-        },
-    )
-    assert status == 201, visit
-    decided = {"registration_id": registration["registration_id"]}
-    assert (
-        office.staff("channel_assistant", "POST", f"/v1/visits/{visit['id']}/decisions", decided)[0]
-        == 201
-    )
-    assert office.staff("front_desk", "POST", f"/v1/visits/{visit['id']}/assignment", {})[0] == 201
+    visit = office.received("138 3333 0001", name="周先生", party_size=2)
     walk_in: dict[str, Any] = {
         "customer": {"name": "吴女士", "phone": "13933330002"},
         "visit_at": visit["arrived_at"],

@@ -21,25 +21,8 @@ from tests.browser.conftest import (
 from tests.support import shanghai
 
 
-def decided_visit(office: Office, phone: str) -> dict:
-    """A channel customer, arrived, decided and received: their form is owed."""
-    registration = office.register(phone)
-    digits = phone.replace(" ", "")
-    arrival = {
-        "phone": digits,
-        "party_size": 1,
-        "greeted": True,
-        "accompanied_by": office.registrant(0).registrant_id,
-    }
-    _, visit = office.staff("front_desk", "POST", "/v1/visits", arrival)
-    decided = {"registration_id": registration["registration_id"]}
-    office.staff("channel_assistant", "POST", f"/v1/visits/{visit['id']}/decisions", decided)
-    office.staff("front_desk", "POST", f"/v1/visits/{visit['id']}/assignment", {})
-    return dict(visit)
-
-
 def test_the_site_manager_exempts_a_gift_only_visit(page: Page, office: Office):
-    decided_visit(office, "138 4444 4001")
+    office.received("138 4444 4001")
     sign_in(page, office, "site_manager")
     exempt(page, "138****4001", "仅领取礼品", note="只来领礼品")
     notice(page).to_contain_text("已豁免")
@@ -104,7 +87,7 @@ def test_a_consultant_registers_a_walk_in(page: Page, office: Office):
 
 
 def test_the_daily_report_downloads_as_csv_for_excel(page: Page, office: Office):
-    decided_visit(office, "138 4444 0002")
+    office.received("138 4444 0002")
     sign_in(page, office, "channel_assistant")
     page.get_by_role("link", name="渠道日报").click()
     expect(page.locator("main")).to_contain_text("鲁信渠道")
@@ -171,7 +154,7 @@ def test_a_walk_in_from_a_tab_left_open_takes_the_time_it_is_sent(page: Page, of
 
 def test_the_next_morning_an_overdue_form_is_there_to_file_or_exempt(page: Page, office: Office):
     """R-FLOOR-5: overdue from local midnight, on yesterday's visit."""
-    visit = decided_visit(office, "138 4444 4002")
+    visit = office.received("138 4444 4002")
     office.clock.move_to(shanghai("2026-11-28 09:00"))
     _, ours = office.staff("front_desk", "GET", f"/v1/visits/{visit['id']}")
     receiver = next(p for p in office.demo["staff"] if p["id"] == ours["consultant_id"])
