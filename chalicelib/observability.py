@@ -3,6 +3,11 @@
 Powertools' handler decorators break Chalice views (wrong signature), so the
 middleware does their work. The Tracer is built only when tracing is on:
 constructing it costs ~200 ms of cold start even when disabled.
+
+The request's keys (correlation id, path, method, registrant) are kept per
+thread (Powertools' thread-safe keys, a ContextVar): `chalice local` serves
+each request on its own thread, and a process-global key would stamp one
+request's id on another's log lines and audit entries.
 """
 
 from __future__ import annotations
@@ -19,7 +24,28 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 NAMESPACE = "SalesOffice"
-logger = Logger(service="sales-office")
+
+
+class _PerRequestLogger(Logger):
+    """Powertools' Logger whose correlation id belongs to the running thread.
+
+    ``set_correlation_id``/``get_correlation_id`` otherwise read and write the
+    formatter's process-wide keys; the audit trail reads the id through
+    ``get_correlation_id``, so it follows here without its callers changing.
+    """
+
+    def set_correlation_id(self, value: str | None) -> None:
+        if value is None:
+            self.thread_safe_remove_keys(["correlation_id"])
+        else:
+            self.thread_safe_append_keys(correlation_id=value)
+
+    def get_correlation_id(self) -> str | None:
+        value = self.thread_safe_get_current_keys().get("correlation_id")
+        return str(value) if value is not None else None
+
+
+logger = _PerRequestLogger(service="sales-office")
 metrics = Metrics(namespace=NAMESPACE, service="sales-office")
 
 _PHONE = re.compile(
@@ -72,8 +98,9 @@ def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
         # API Gateway gives one; chalice local does not: make one, so every
         # log line and audit entry of a request can be found by it
         request_id = context.get("requestId") or str(uuid.uuid4())
-        logger.set_correlation_id(request_id)
-        logger.append_keys(
+        logger.thread_safe_clear_keys()  # nothing of an earlier request on this thread
+        logger.thread_safe_append_keys(
+            correlation_id=request_id,
             path=context.get("resourcePath"),
             method=event.method,
             registrant_id=event.headers.get("x-registrant-id"),
@@ -91,7 +118,7 @@ def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
             if metrics.metric_set:
                 metrics.flush_metrics()
                 metrics.clear_metrics()  # flush keeps them when metrics are disabled
-            logger.remove_keys(["path", "method", "registrant_id"])
+            logger.thread_safe_clear_keys()
 
     return middleware
 
@@ -102,14 +129,17 @@ def job_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
 
     def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
         context = getattr(event, "context", None)
-        logger.set_correlation_id(getattr(context, "aws_request_id", None) or str(uuid.uuid4()))
-        logger.append_keys(function=getattr(context, "function_name", None))
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(
+            correlation_id=getattr(context, "aws_request_id", None) or str(uuid.uuid4()),
+            function=getattr(context, "function_name", None),
+        )
         try:
             if tracing():
                 with tracer().provider.in_subsegment("## job"):
                     return get_response(event)
             return get_response(event)
         finally:
-            logger.remove_keys(["function"])
+            logger.thread_safe_clear_keys()
 
     return middleware
