@@ -66,8 +66,12 @@ class Claim:
 
     def is_live(self, now: datetime) -> bool:
         """R-DUP-1: a protection not yet ended, a hold still in its window, or a
-        consultant's own-visit customer not yet reclaimed."""
-        return self.status(now) in (Status.PROTECTED, Status.PROVISIONAL, Status.OWNED)
+        consultant's own-visit customer not yet reclaimed. A deal does not end
+        a protection (R-PROT-2): a converted one lives to its end (decision 0005)."""
+        status = self.status(now)
+        if status is Status.CONVERTED:
+            return self.protection is not None and now < self.protection.ends_at
+        return status in (Status.PROTECTED, Status.PROVISIONAL, Status.OWNED)
 
     def counts_toward_limit(self) -> bool:
         """R-PROT-1 counts protections that took effect; lapsed holds do not."""

@@ -1,0 +1,66 @@
+"""Rule interactions the rulebook decides, through the API (issue 14, section 3):
+a deal ends no protection (R-PROT-2, R-DUP-1; decision 0005)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.rules.claims import Source
+from tests.api.floor_support import Floor
+from tests.conftest import payload
+from tests.support import body, shanghai
+
+PHONE = "13812345678"
+
+
+@pytest.fixture
+def floor(api) -> Floor:
+    return Floor(api)
+
+
+# -- a deal does not end a protection (R-PROT-2, R-DUP-1) ----------------------------
+
+
+def test_a_deal_does_not_end_the_protection(api, floor, clock):
+    """Channel A registers P (60 days); a deal is recorded 10 days later; 10
+    days after that channel B is refused while A's protection lasts, and the
+    channel assistant still sees A's claim live."""
+    a = api.registrant(Source.CHANNEL, name="鲁信渠道")
+    b = api.registrant(Source.CHANNEL, name="泉城渠道")
+    r = api.register(a, body(phone=PHONE, visit_at="2026-11-27T09:30:00+08:00"))
+    assert payload(r)["protection"]["ordinal"] == 1
+    rg = payload(r)["registration_id"]
+    clock.move_to(shanghai("2026-12-07 15:00"))
+    deal = floor.manager.post("/v1/deals", {"phone": PHONE})
+    assert (deal.status_code, payload(deal)["registration_id"]) == (201, rg)
+    clock.move_to(shanghai("2026-12-17 11:00"))
+    r = api.register(b, body(phone=PHONE, visit_at="2026-12-17T10:30:00+08:00"))
+    assert r.status_code == 409, r.body
+    assert (payload(r)["error"]["code"], payload(r)["error"]["rule"]) == (
+        "DUPLICATE_LIVE_CLAIM",
+        "R-DUP-1",
+    )
+    seen = payload(floor.assistant.post("/v1/customer-lookups", {"phone": PHONE}))
+    assert [(c["registration_id"], c["status"]) for c in seen["live_claims"]] == [(rg, "converted")]
+    assert payload(api.get(a, f"/v1/registrations/{rg}"))["status"] == "converted"
+
+
+def test_after_a_bought_customers_protection_ends_the_ordinary_rules_decide(api, floor, clock):
+    """Decision 0005: once the protection has ended, a recommendation of a
+    customer who bought is the second recommendation (30 days, R-PROT-1/2);
+    the deal stays credited to the first."""
+    a = api.registrant(Source.CHANNEL)
+    b = api.registrant(Source.CHANNEL)
+    r = api.register(a, body(phone=PHONE, visit_at="2026-11-27T09:30:00+08:00"))
+    rg = payload(r)["registration_id"]
+    clock.move_to(shanghai("2026-12-07 15:00"))
+    assert floor.manager.post("/v1/deals", {"phone": PHONE}).status_code == 201
+    clock.move_to(shanghai("2027-01-26 10:00"))  # A's protection ends, exactly
+    r = api.register(b, body(phone=PHONE, visit_at="2027-01-26T09:45:00+08:00"))
+    assert r.status_code == 201, r.body
+    assert payload(r)["protection"] == {
+        "ordinal": 2,
+        "starts_at": "2027-01-26T10:00:00+08:00",
+        "ends_at": "2027-02-25T10:00:00+08:00",
+    }
+    assert payload(api.get(a, f"/v1/registrations/{rg}"))["status"] == "converted"
