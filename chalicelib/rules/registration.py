@@ -7,7 +7,7 @@ one conditional write on the customer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from .claims import Claim, Customer, Period, Source
 from .localtime import add_local_days, at_local_time, local_date
@@ -132,9 +132,8 @@ def check_same_day(
     visit_day = local_date(visit_at, policy.zone)
     if local_date(now, policy.zone) == visit_day:
         return None
-    cutoff = at_local_time(visit_day + timedelta(days=1), policy.late_entry_cutoff, policy.zone)
     approved = customer.approval_for(registrant_id, visit_day) is not None
-    if approved and now < cutoff:
+    if approved and now < late_entry_cutoff(visit_day, policy):
         return None
     return Refusal(
         "REGISTRATION_TOO_LATE",
@@ -142,6 +141,30 @@ def check_same_day(
         "A visit must be registered on its local day; a late entry needs a sales "
         "manager's approval and is accepted only until "
         f"{policy.late_entry_cutoff:%H:%M} the next day.",
+    )
+
+
+def late_entry_cutoff(visit_day: date, policy: Policy) -> datetime:
+    """R-REG-1 / R-REG-2: the end of the next working day (18:00 local on the
+    next calendar day): a late entry of ``visit_day`` is accepted until then."""
+    return at_local_time(visit_day + timedelta(days=1), policy.late_entry_cutoff, policy.zone)
+
+
+def check_late_approval(
+    visit_day: date, now: datetime, policy: Policy, *, rule: str = "R-REG-2"
+) -> Refusal | None:
+    """R-REG-1 / R-REG-2: an approval made once its cutoff has passed would
+    unlock nothing; it is refused rather than recorded, so that a manager is
+    not told a late entry is now possible."""
+    cutoff = late_entry_cutoff(visit_day, policy)
+    if now < cutoff:
+        return None
+    return Refusal(
+        "REGISTRATION_TOO_LATE",
+        rule,
+        "A late entry is accepted only until "
+        f"{policy.late_entry_cutoff:%H:%M} on the day after the visit; for a visit on "
+        f"{visit_day.isoformat()} that time has passed, so an approval would unlock nothing.",
     )
 
 

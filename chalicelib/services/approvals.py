@@ -7,17 +7,18 @@ registration that uses it reads it in the same round trip as everything else.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from chalicelib.errors import Failed, FieldError, StoreUnavailable, validation_error
+from chalicelib.errors import Failed, FieldError, StoreUnavailable, from_refusal, validation_error
 from chalicelib.observability import logger, mask_phones
 from chalicelib.rules.claims import Customer, LateApproval
-from chalicelib.rules.localtime import at_local_time, local_date
+from chalicelib.rules.localtime import local_date
 from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.records import AuditEntry
+from chalicelib.rules.registration import check_late_approval, late_entry_cutoff
 from chalicelib.rules.staff import Staff
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
@@ -29,6 +30,9 @@ from .registrations import customer_subject
 from .views import local_iso
 
 MAX_ATTEMPTS = 5
+# the late rule of whoever the approval is for, as their registration cites it:
+# a consultant's walk-in (R-REG-1), a broker's customer (R-REG-4), else a channel's
+_LATE_RULE = {"stf": "R-REG-1", "brk": "R-REG-4"}
 
 
 class _Approval(BaseModel):
@@ -53,6 +57,10 @@ def approve_late_entry(
         raise Failed(validation_error(FieldError("visit_date", "not a date"))) from exc
     if visit_day > local_date(now, policy.zone):
         raise Failed(validation_error(FieldError("visit_date", "a visit that took place")))
+    rule = _LATE_RULE.get(ask.registrant_id.partition("_")[0], "R-REG-2")
+    too_late = check_late_approval(visit_day, now, policy, rule=rule)
+    if too_late is not None:
+        raise Failed(from_refusal(too_late))
     approval = LateApproval(ask.registrant_id, visit_day, now, manager.staff_id, ask.reason)
     key = customer_key(phone, settings.phone_hmac_key)
     customer = store.get_customer(key) or Customer()
@@ -82,9 +90,7 @@ def approve_late_entry(
             ),
         )
     )
-    valid_until = at_local_time(
-        visit_day + timedelta(days=1), policy.late_entry_cutoff, policy.zone
-    )
+    valid_until = late_entry_cutoff(visit_day, policy)
     return {
         "phone_masked": mask_phone(phone),
         "registrant_id": approval.registrant_id,

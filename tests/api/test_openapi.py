@@ -773,6 +773,13 @@ def approval_invalid(ctx: Ctx) -> list[Any]:
     ]
 
 
+def approval_too_late(ctx: Ctx) -> Any:
+    """R-REG-2: at 10:00 on the 27th, the 25th's late entry closed at 18:00 on the 26th."""
+    return staff_post(
+        ctx, LATE_APPROVALS, Role.SALES_MANAGER, approval_doc(visit_date="2026-11-25")
+    )
+
+
 def approval_unauthenticated(ctx: Ctx) -> Any:
     return ctx.api.client.http.post(LATE_APPROVALS, body=b"{}")
 
@@ -881,6 +888,7 @@ CASES = [
     Case(POST, LATE_APPROVALS, 400, approval_invalid),
     Case(POST, LATE_APPROVALS, 401, approval_unauthenticated),
     Case(POST, LATE_APPROVALS, 403, approval_forbidden),
+    Case(POST, LATE_APPROVALS, 409, approval_too_late),
     Case(POST, LATE_APPROVALS, 500, approval_internal),
     Case(POST, LATE_APPROVALS, 503, approval_unavailable),
     Case(POST, LOOKUPS, 200, lookup_full),

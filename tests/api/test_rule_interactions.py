@@ -1,11 +1,14 @@
 """Rule interactions the rulebook decides, through the API (issue 14, section 3):
-a deal ends no protection (R-PROT-2, R-DUP-1; decision 0005)."""
+a deal ends no protection (R-PROT-2, R-DUP-1; decision 0005); an approval
+whose time has passed is refused (R-REG-1, R-REG-2)."""
 
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.rules.claims import Source
+from chalicelib.rules.phone import customer_key
+from chalicelib.settings import settings
 from tests.api.floor_support import Floor
 from tests.conftest import payload
 from tests.support import body, shanghai
@@ -64,3 +67,41 @@ def test_after_a_bought_customers_protection_ends_the_ordinary_rules_decide(api,
         "ends_at": "2027-02-25T10:00:00+08:00",
     }
     assert payload(api.get(a, f"/v1/registrations/{rg}"))["status"] == "converted"
+
+
+# -- an approval that would unlock nothing (R-REG-1, R-REG-2) -----------------------
+
+
+def test_an_approval_whose_time_has_passed_is_refused(api, floor, clock):
+    """R-REG-2: at 10:00 on the 27th, a visit of the 25th could be entered late
+    only until 18:00 on the 26th: the approval is refused, and nothing is kept."""
+    channel = api.registrant(Source.CHANNEL)
+    doc = {
+        "phone": PHONE,
+        "registrant_id": channel.registrant_id,
+        "visit_date": "2026-11-25",
+        "reason": "系统故障，当天未能录入",
+    }
+    r = floor.manager.post("/v1/late-approvals", doc)
+    assert r.status_code == 409, r.body
+    error = payload(r)["error"]
+    assert (error["code"], error["rule"]) == ("REGISTRATION_TOO_LATE", "R-REG-2")
+    assert "2026-11-25" in error["message"]
+    assert api.store.get_customer(customer_key(PHONE, settings().phone_hmac_key)) is None
+    # the day before's visit is still approvable until 18:00 today
+    r = floor.manager.post("/v1/late-approvals", {**doc, "visit_date": "2026-11-26"})
+    assert (r.status_code, payload(r)["valid_until"]) == (201, "2026-11-27T18:00:00+08:00")
+
+
+def test_a_consultants_approval_at_its_cutoff_cites_r_reg_1(api, floor, clock):
+    """R-REG-1: the consultant's late rule; at 18:00 exactly it is too late."""
+    (consultant,) = floor.consultants(1)
+    clock.move_to(shanghai("2026-11-27 18:00"))
+    doc = {
+        "phone": PHONE,
+        "registrant_id": consultant.id,
+        "visit_date": "2026-11-26",
+        "reason": "系统故障",
+    }
+    r = floor.manager.post("/v1/late-approvals", doc)
+    assert (r.status_code, payload(r)["error"]["rule"]) == (409, "R-REG-1")

@@ -7,7 +7,12 @@ import pytest
 from chalicelib.rules.claims import Customer, Source, Status
 from chalicelib.rules.policy import Policy
 from chalicelib.rules.refusals import Refusal
-from chalicelib.rules.registration import Recommendation, decide
+from chalicelib.rules.registration import (
+    Recommendation,
+    check_late_approval,
+    decide,
+    late_entry_cutoff,
+)
 from tests.unit.rulebook import accepted, approval, refused, shanghai
 
 
@@ -54,6 +59,22 @@ def test_late_entry_two_days_after_is_refused_even_with_approval():
         visit_at=shanghai("2026-11-27 20:00"),
     )
     assert refusal.code == "REGISTRATION_TOO_LATE"
+
+
+def test_an_approval_made_after_its_cutoff_is_refused_R_REG_2():
+    """R-REG-2 / R-REG-1: an approval unlocks a late entry only until 18:00 the
+    day after the visit; made at or after that instant it would unlock nothing,
+    so it is refused rather than recorded."""
+    visit_day = shanghai("2026-11-27 20:00").date()
+    assert late_entry_cutoff(visit_day, Policy()) == shanghai("2026-11-28 18:00")
+    assert check_late_approval(visit_day, shanghai("2026-11-28 17:59:59"), Policy()) is None
+    refusal = check_late_approval(visit_day, shanghai("2026-11-28 18:00"), Policy())
+    assert refusal is not None
+    assert (refusal.code, refusal.rule) == ("REGISTRATION_TOO_LATE", "R-REG-2")
+    consultant = check_late_approval(
+        visit_day, shanghai("2026-12-01 09:00"), Policy(), rule="R-REG-1"
+    )
+    assert consultant is not None and consultant.rule == "R-REG-1"
 
 
 def test_channel_visit_in_the_future_is_refused_as_invalid():
