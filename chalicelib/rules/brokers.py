@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from .claims import Deal
 from .refusals import Refusal
 
 _ID_CARD = re.compile(r"[0-9]{17}[0-9X]")
@@ -59,3 +60,17 @@ def check_broker(broker: Broker | None, shown_card_key: str, now: datetime) -> R
             "The ID card shown does not match the certified broker's record.",
         )
     return None
+
+
+def check_certified_before_deal(certified_at: datetime | None, deal: Deal | None) -> Refusal | None:
+    """R-REG-4: 先成交后认定为经纪人的不予承认 — a broker certified at or after
+    the customer's deal is not recognized for that customer, whenever they
+    register them. ``certified_at`` None: not a broker's recommendation."""
+    if certified_at is None or deal is None or certified_at < deal.at:
+        return None
+    return Refusal(
+        "BROKER_NOT_CERTIFIED",
+        "R-REG-4",
+        "The broker was certified after the customer's deal; a broker certified "
+        "after the deal is not recognized for that customer.",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from .brokers import check_certified_before_deal
 from .claims import Claim, Customer, Period, Source
 from .localtime import add_local_days, at_local_time, local_date
 from .policy import Policy
@@ -26,6 +27,8 @@ class Recommendation:
     visit_at: datetime | None
     idempotency_key: str
     request_hash: str
+    # R-REG-4: a crowd broker's certification time, for a broker's recommendation
+    broker_certified_at: datetime | None = None
 
 
 def decide(
@@ -36,9 +39,9 @@ def decide(
     Timing rules come first: they refuse on the request alone and so reveal
     nothing about the customer.
     """
-    timing = _check_timing(rec, customer, now, policy)
-    if timing is not None:
-        return timing
+    refused = _check_timing(rec, customer, now, policy) or _check_recognized(rec, customer)
+    if refused is not None:
+        return refused
     if customer.live_claim(now) is not None:
         return duplicate_live_claim()
     if rec.source is Source.CONSULTANT:
@@ -166,6 +169,14 @@ def check_late_approval(
         f"{policy.late_entry_cutoff:%H:%M} on the day after the visit; for a visit on "
         f"{visit_day.isoformat()} that time has passed, so an approval would unlock nothing.",
     )
+
+
+def _check_recognized(rec: Recommendation, customer: Customer) -> Refusal | None:
+    """R-REG-4: a broker certified after the customer's deal is never
+    recognized for them, which says more than "not now" (R-DUP-1)."""
+    if rec.source is not Source.BROKER:
+        return None
+    return check_certified_before_deal(rec.broker_certified_at, customer.deal)
 
 
 def _check_ahead_of_visit(

@@ -23,6 +23,7 @@ def recommend(
     registrant: str = "reg_a",
     visit_at: datetime | None = None,
     policy: Policy = POLICY,
+    broker_certified_at: datetime | None = None,
 ) -> Claim | Refusal:
     if visit_at is None and source is not Source.ECOMMERCE:
         visit_at = now
@@ -33,6 +34,7 @@ def recommend(
         visit_at=visit_at,
         idempotency_key=f"key-{next(_ids)}",
         request_hash="h",
+        broker_certified_at=broker_certified_at,
     )
     return decide(rec, customer, now, policy)
 
