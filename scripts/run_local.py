@@ -1,28 +1,51 @@
-"""`make run`: the embedded DynamoDB, the tables, a demo project, and the API.
+"""`make run`: the embedded DynamoDB, the tables, a demo project, the API and
+the scheduled jobs.
 
-Starts moto's server on 127.0.0.1 (a free port), creates the tables, seeds two
+Starts dynalite (an independent DynamoDB on LevelDB, whose conditional writes
+are atomic) on 127.0.0.1 (a free port), keeping its data in .local/dynalite,
+so a restart finds everything it had. Creates the tables that are missing
+(never re-creates one). On the first run, and after `make reset`, seeds two
 channels, one distribution agency and one e-commerce unit, one staff member
-per role (two consultants, on today's duty roster) and two certified brokers,
-writes their ids, secrets and tokens to .local/demo.json, and serves the API with `chalice local` on
-127.0.0.1:8000. Ctrl-C stops everything it started.
+per role (two consultants, on that day's duty roster) and two certified
+brokers, and writes their ids, secrets and tokens to .local/demo.json; a
+later run reuses that file and its data. Serves the API on 127.0.0.1:8000
+(scripts/local_server.py: `chalice local` without query strings in its access
+log) and runs the schedules app.py declares (scripts/local_schedule.py).
+Ctrl-C (or SIGTERM) stops everything it started.
+
+    PORT=8001             another port for the API
+    DEMO_FILE=path        where the demo project's ids and secrets are kept
+    DATA_DIR=path         where dynalite keeps its data
+    run_local.py --reset  forgets the data (refused while a run holds it)
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import ctypes
+import fcntl
 import json
-import logging
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HOST = "127.0.0.1"
 API_PORT = int(os.environ.get("PORT", "8000"))
+DATA_DIR = Path(os.environ.get("DATA_DIR", ROOT / ".local" / "dynalite"))
+DEMO_FILE = Path(os.environ.get("DEMO_FILE", ROOT / ".local" / "demo.json"))
+DYNALITE = ROOT / "node_modules" / ".bin" / "dynalite"
+START_TIMEOUT_SECONDS = 60.0
 DEMO = [
     ("channel", "鲁信渠道"),
     ("channel", "泉城渠道"),
@@ -53,14 +76,117 @@ def local_stage_env() -> dict[str, str]:
     return env
 
 
-def start_embedded_dynamodb() -> tuple[object, str]:
-    from moto.server import ThreadedMotoServer
+class Refused(Exception):
+    """Why the local stack cannot start (printed, exit code 1)."""
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child: end when run_local.py ends, even killed (-9): a stray
+    dynalite would keep the data directory locked for the next `make run`."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _child(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    # its own session: Ctrl-C reaches run_local.py alone, which stops the
+    # children in order (schedules, API, then the store)
+    linux = sys.platform.startswith("linux")
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if linux else None,  # noqa: PLW1509 (no thread runs yet)
+        **kwargs,
+    )
+
+
+def data_in_use(data: Path) -> bool:
+    """A running dynalite holds LevelDB's lock (fcntl) on ``data/LOCK``."""
+    lock = data / "LOCK"
+    if not lock.exists():
+        return False
+    with lock.open("a") as f:
+        try:
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.lockf(f, fcntl.LOCK_UN)
+    return False
+
+
+def reset(data: Path, demo: Path) -> str:
+    if data_in_use(data):
+        raise Refused(f"{data} is in use: stop `make run` first (Ctrl-C), then reset")
+    shutil.rmtree(data, ignore_errors=True)
+    for path in (demo, _log_of(data)):
+        path.unlink(missing_ok=True)
+    return f"local data forgotten ({data}, {demo}): the next `make run` seeds a new demo project"
+
+
+def _log_of(data: Path) -> Path:
+    return data.with_name(data.name + ".log")
+
+
+def _answers_list_tables(endpoint: str) -> bool:
+    import botocore.exceptions
+    from botocore.config import Config
+    from botocore.session import get_session
+
+    client = get_session().create_client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5),
+    )
+    try:
+        client.list_tables(Limit=1)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        return False
+    return True
+
+
+def start_embedded_dynamodb(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """dynalite on a free port of 127.0.0.1, its data in ``data`` (kept)."""
+    node = shutil.which("node")
+    if node is None or not DYNALITE.exists():
+        raise Refused("needs Node.js and node_modules/.bin/dynalite (`make run` installs it)")
+    if data_in_use(data):
+        raise Refused(f"{data} is in use by another `make run` (or a dynalite left running)")
+    data.parent.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    flags = f"--host {HOST} --port {port} --createTableMs 0 --deleteTableMs 0 --updateTableMs 0"
+    log = _log_of(data).open("ab")
+    proc = _child(
+        [node, str(DYNALITE), *flags.split(), "--path", str(data)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    endpoint = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not _answers_list_tables(endpoint):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            tail = _log_of(data).read_text(errors="replace")[-2000:]
+            raise Refused(f"dynalite did not start on {endpoint} with {data}:\n{tail}")
+        time.sleep(0.1)
+    return proc, endpoint
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
 
 
 def seed(base_url: str) -> dict[str, object]:
@@ -71,9 +197,8 @@ def seed(base_url: str) -> dict[str, object]:
     from chalicelib.services.registrants import create_registrant
     from chalicelib.services.staff import create_staff, issue_token
     from chalicelib.settings import settings
-    from chalicelib.store import create_tables, store
+    from chalicelib.store import store
 
-    create_tables()
     now = datetime.now(UTC)
     registrants = [create_registrant(store(), Source(kind), name, now) for kind, name in DEMO]
     brokers = [
@@ -116,56 +241,141 @@ def seed(base_url: str) -> dict[str, object]:
     }
 
 
-def _stop(signum: int, frame: object) -> None:
+def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
 
 
-def main() -> int:
-    signal.signal(signal.SIGTERM, _stop)
-    env = local_stage_env()
-    os.environ.update(env)
-    server, endpoint = start_embedded_dynamodb()
-    os.environ["DYNAMODB_ENDPOINT"] = endpoint
-    base_url = f"http://{HOST}:{API_PORT}"
-    demo = seed(base_url)
-    out = Path(os.environ.get("DEMO_FILE", ROOT / ".local" / "demo.json"))
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(demo, ensure_ascii=False, indent=2) + "\n")
-    print(f"embedded DynamoDB (moto) at {endpoint}; demo project written to {out}:")
-    for r in demo["registrants"]:  # type: ignore[union-attr]
-        print(f"  {r['kind']:<12} {r['id']}  secret {r['secret']}  ({r['name']})")
-    for p in demo["staff"]:  # type: ignore[union-attr]
-        print(f"  {p['role']:<17} {p['id']}  token {p['token']}  ({p['name']})")
-    print(f"serving the API on {base_url} (Ctrl-C stops everything)")
-    print(
-        f"the console (工作台): open {base_url}/console and sign in with a token above", flush=True
-    )
-    chalice = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "chalice"),
-            "local",
-            "--no-autoreload",
-            "--stage",
-            "local",
-            "--host",
-            HOST,
-            "--port",
-            str(API_PORT),
-        ],
-        cwd=ROOT,
+def _kept_demo(path: Path) -> dict[str, Any] | None:
+    try:
+        demo = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return demo if isinstance(demo, dict) and demo.get("registrants") else None
+
+
+def prepare(base_url: str, endpoint: str) -> tuple[dict[str, Any], bool]:
+    """The tables that are missing, created (dynalite refuses UpdateTimeToLive:
+    no TTL here, which nothing relies on: reads compare times themselves);
+    the demo project of DEMO_FILE if the store still holds it, else a new one
+    (the first run, or the data was reset). (demo, whether it was seeded now)."""
+    from chalicelib.store import create_tables, store
+
+    create_tables(ttl_supported=False)
+    demo = _kept_demo(DEMO_FILE)
+    seeded = demo is None or store().get_registrant(demo["registrants"][0]["id"]) is None
+    if seeded:
+        demo = seed(base_url)
+    assert demo is not None
+    demo.update(base_url=base_url, dynamodb_endpoint=endpoint)
+    DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_FILE.write_text(json.dumps(demo, ensure_ascii=False, indent=2) + "\n")
+    return demo, seeded
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server binds
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_api(endpoint: str) -> subprocess.Popen[bytes]:
+    if not _port_is_free(API_PORT):
+        raise Refused(f"port {API_PORT} is taken: stop what uses it, or PORT=8001 make run")
+    command = [sys.executable, str(ROOT / "scripts" / "local_server.py")]
+    server = _child(
+        [*command, "--host", HOST, "--port", str(API_PORT)],
         env={**os.environ, "DYNAMODB_ENDPOINT": endpoint},
     )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while True:
+        if server.poll() is not None:
+            raise Refused(f"the API stopped at start (exit code {server.returncode}), see above")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, API_PORT), 0.2):
+            return server
+        if time.monotonic() > deadline:
+            _stop(server)
+            raise Refused(f"the API did not listen on {HOST}:{API_PORT} in time")
+        time.sleep(0.1)
+
+
+def start_schedules() -> Any:
+    """The jobs app.py declares with @app.schedule, run as EventBridge would."""
+    import app as application
+    from chalicelib.settings import settings
+    from scripts.local_schedule import Scheduler, declared_jobs
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    timeouts = {
+        name: int(options.get("lambda_timeout", config.get("lambda_timeout", 60)))
+        for name, options in config.get("lambda_functions", {}).items()
+    }
+    scheduler = Scheduler(
+        declared_jobs(application.app, timeouts),
+        region=os.environ["AWS_DEFAULT_REGION"],
+        say=lambda line: print(f"[schedules] {line}", flush=True),
+        zone=settings().policy.zone,
+    )
+    for job in scheduler.jobs:
+        print(f"[schedules] {job.name}: {job.describe()}, and once now at start-up")
+    scheduler.start()
+    return scheduler
+
+
+def show(demo: dict[str, Any], seeded: bool, endpoint: str) -> None:
+    print(f"embedded DynamoDB (dynalite) at {endpoint}, data kept in {DATA_DIR}")
+    if seeded:
+        print(f"first run on this data: demo project seeded, written to {DEMO_FILE}:")
+    else:
+        print(f"data found: the demo project of {DEMO_FILE} (`make reset` forgets it):")
+    for r in demo["registrants"]:
+        print(f"  {r['kind']:<12} {r['id']}  secret {r['secret']}  ({r['name']})")
+    for p in demo["staff"]:
+        print(f"  {p['role']:<17} {p['id']}  token {p['token']}  ({p['name']})")
+
+
+def serve() -> int:
+    os.environ.update(local_stage_env())
+    dynamodb, endpoint = start_embedded_dynamodb(DATA_DIR)
+    os.environ["DYNAMODB_ENDPOINT"] = endpoint
+    api: subprocess.Popen[bytes] | None = None
+    scheduler = None
     try:
-        return chalice.wait()
+        base_url = f"http://{HOST}:{API_PORT}"
+        demo, seeded = prepare(base_url, endpoint)
+        show(demo, seeded, endpoint)
+        api = start_api(endpoint)
+        print(f"serving the API on {base_url} (Ctrl-C stops everything; the data stays)")
+        print(f"the console (工作台): open {base_url}/console and sign in with a token above")
+        scheduler = start_schedules()
+        return api.wait()
     except KeyboardInterrupt:
-        chalice.send_signal(signal.SIGINT)
-        try:
-            chalice.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            chalice.kill()
         return 0
     finally:
-        server.stop()  # type: ignore[attr-defined]
+        if scheduler is not None:
+            scheduler.stop()
+        if api is not None:
+            _stop(api)
+        _stop(dynamodb)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="make run: the local stack")
+    parser.add_argument("--reset", action="store_true", help="forget the local data")
+    args = parser.parse_args(argv)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a shell's `&` ignores it
+        signal.signal(sig, _interrupt)
+    try:
+        if args.reset:
+            print(reset(DATA_DIR, DEMO_FILE))
+            return 0
+        return serve()
+    except Refused as refused:
+        print(f"make run: {refused}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

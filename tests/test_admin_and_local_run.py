@@ -8,15 +8,26 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+from chalice.app import Cron, Rate
+from chalice.config import Config
+from chalice.local import LocalDevServer
+
+import app as app_module
+from app import app
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from scripts import admin
+from scripts.local_schedule import CronSchedule, Job, Scheduler, declared_jobs, next_run
+from scripts.local_server import LocalServer, QueryFreeAccessLog, without_query
 from tests.conftest import payload
 from tests.support import body
 
@@ -64,32 +75,88 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
-    """`make run`: embedded store, seeded registrants in demo.json, signed 201 then 409."""
-    port, demo_file = _free_port(), tmp_path / "demo.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TABLE_", "STAGE"))}
-    env.update({"PORT": str(port), "DEMO_FILE": str(demo_file)})
-    proc = subprocess.Popen(
-        [sys.executable, "scripts/run_local.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
+class LocalStack:
+    """`make run` (scripts/run_local.py) as a child process, its data, demo
+    file and port under a test's own directory; its output kept in ``lines``."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = _free_port()
+        self.lines: list[str] = []
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TABLE_", "STAGE"))}
+        env.update(
+            {
+                "PORT": str(self.port),
+                "DEMO_FILE": str(home / "demo.json"),
+                "DATA_DIR": str(home / "dynalite"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "scripts/run_local.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        # drained all along: a full pipe would stall the server's access log
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.proc.kill()
+            raise
+        self.demo = json.loads((home / "demo.json").read_text())
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 90
         while True:
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "local stack did not come up"
+            assert self.proc.poll() is None, self.output
+            assert time.monotonic() < deadline, f"local stack did not come up:\n{self.output}"
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/events", timeout=1)
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/events", timeout=1)
             except urllib.error.HTTPError as answered:  # 401: the API is up
                 assert answered.code == 401
                 break
             except OSError:
                 time.sleep(0.2)
-        demo = json.loads(demo_file.read_text())
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while text not in self.output:
+            assert time.monotonic() < deadline, f"never printed {text!r}:\n{self.output}"
+            time.sleep(0.1)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stopped as Ctrl-C (SIGINT) or a service manager (SIGTERM) stops it."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        self._reader.join(5)
+        assert self.proc.returncode == 0, self.output
+
+
+def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
+    """`make run`: embedded store, seeded registrants in demo.json, signed 201 then 409."""
+    stack = LocalStack(tmp_path)
+    try:
+        demo = stack.demo
+        port = stack.port
         assert demo["base_url"] == f"http://127.0.0.1:{port}"
         kinds = sorted(r["kind"] for r in demo["registrants"])
         assert kinds == ["channel", "channel", "distribution", "ecommerce"]
@@ -141,6 +208,158 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
             queue = [p["id"] for p in json.loads(answer.read())["queue"]]
         assert queue == [p["id"] for p in demo["staff"] if p["role"] == "consultant"]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
-    assert proc.returncode == 0
+        stack.stop()
+
+
+# -- make run's schedules: the handlers app.py declares, at their times -----------
+
+
+def _declared() -> dict[str, Job]:
+    return {job.name: job for job in declared_jobs(app)}
+
+
+def test_make_run_follows_the_schedules_app_py_declares():
+    jobs = _declared()
+    assert set(jobs) == {"expiry_sweep", "duplicate_watch", "monthly_reclaim"}
+    # the very objects Lambda calls (handler strings app.expiry_sweep, …)
+    assert jobs["expiry_sweep"].handler is app_module.expiry_sweep
+    assert jobs["monthly_reclaim"].handler is app_module.monthly_reclaim
+    at = datetime(2026, 12, 2, 10, 5, tzinfo=UTC)
+    for hourly in ("expiry_sweep", "duplicate_watch"):
+        assert next_run(jobs[hourly].expression, at, at) == at + timedelta(hours=1)
+    # back after five hours asleep: one run catches up, not five in a row
+    late = at + timedelta(hours=5, minutes=1)
+    assert next_run(jobs["expiry_sweep"].expression, at, late) == at + timedelta(hours=6)
+
+
+def test_the_monthly_reclaim_runs_at_two_in_the_morning_shanghai_on_every_1st():
+    """R-RECLAIM-1: cron(0 18 L * ? *) in UTC is 02:00 on the 1st in Shanghai,
+    through short months and a leap February."""
+    reclaim = _declared()["monthly_reclaim"].expression
+    at, runs = datetime(2026, 12, 2, tzinfo=UTC), []
+    for _ in range(15):
+        at = next_run(reclaim, at, at)
+        runs.append(at.astimezone(ZoneInfo("Asia/Shanghai")))
+    assert {(r.day, r.hour, r.minute) for r in runs} == {(1, 2, 0)}
+    assert [(r.year, r.month) for r in runs][:2] == [(2027, 1), (2027, 2)]
+    assert runs[-1] == datetime(2028, 3, 1, 2, tzinfo=ZoneInfo("Asia/Shanghai"))  # after Feb 29
+
+
+def test_cron_fields_are_read_as_eventbridge_reads_them():
+    saturday = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    weekdays = CronSchedule(Cron("0/15", "9-17", "?", "*", "MON-FRI", "*"))
+    assert weekdays.next_after(saturday) == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    assert weekdays.next_after(datetime(2026, 12, 7, 9, 0, tzinfo=UTC)).minute == 15
+    once = CronSchedule(Cron(30, 1, "1,15", "JAN", "?", "2027"))
+    assert once.next_after(saturday) == datetime(2027, 1, 1, 1, 30, tzinfo=UTC)
+    for unread in (Cron(0, 0, "?", "*", "6#3", "*"), Cron(0, 0, "15W", "*", "?", "*")):
+        with pytest.raises(ValueError):
+            CronSchedule(unread)
+
+
+def test_a_scheduled_run_is_the_deployed_handler_with_a_cloudwatch_event(api, clock):
+    """Through the job middleware, recorded as `admin.py job-runs` shows it."""
+    channel = api.registrant(Source.CHANNEL)
+    api.register(channel, body(visit_at="2026-11-27T09:00:00+08:00"))
+    clock.move_to("2027-01-19T02:00:00+00:00")  # 7 days before the protection ends
+    said: list[str] = []
+    scheduler = Scheduler(declared_jobs(app), region="cn-north-1", say=said.append)
+    sweep = _declared()["expiry_sweep"]
+    counts = scheduler.run(sweep, datetime.now(UTC), "by hand")
+    assert counts is not None and counts["ending_soon"] == 1
+    assert said[0].startswith("job expiry_sweep ran (by hand, request ")
+    (run,) = api.store.runs("sweep")
+    assert run["counts"]["ending_soon"] == 1 and run["finished_at"] is not None
+
+
+def test_a_failing_job_is_printed_and_the_schedules_go_on():
+    def broken(event, context):
+        raise RuntimeError("store unreachable")
+
+    said: list[str] = []
+    scheduler = Scheduler([], region="cn-north-1", say=said.append)
+    job = Job("broken", Rate(1, unit=Rate.HOURS), broken)
+    assert scheduler.run(job, datetime.now(UTC), "at start-up") is None
+    assert "job broken (at start-up) FAILED" in said[0] and "store unreachable" in said[0]
+
+
+def test_each_job_runs_once_at_start_up_then_at_its_time():
+    """A restart is usually late for something: each job runs at once, then
+    on its schedule (here a fake clock moved an hour on)."""
+    now = [datetime(2026, 12, 2, 10, 5, tzinfo=UTC)]
+    calls: list[tuple[str, dict[str, Any], Any]] = []
+
+    def recorder(name: str) -> Any:
+        def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+            calls.append((name, event, context))
+            return {"done": 1}
+
+        return handler
+
+    jobs = [
+        Job("hourly", Rate(1, unit=Rate.HOURS), recorder("hourly")),
+        Job("monthly", Cron(0, 18, "L", "*", "?", "*"), recorder("monthly")),
+    ]
+    said: list[str] = []
+    scheduler = Scheduler(
+        jobs, region="cn-north-1", say=said.append, clock=lambda: now[0], max_wait_seconds=0.02
+    )
+    scheduler.start()
+    try:
+        _until(lambda: len(scheduler.next_at) == 2)
+        assert [name for name, _, _ in calls] == ["hourly", "monthly"]
+        assert scheduler.next_at == {
+            "hourly": datetime(2026, 12, 2, 11, 5, tzinfo=UTC),
+            "monthly": datetime(2026, 12, 31, 18, 0, tzinfo=UTC),
+        }
+        now[0] += timedelta(hours=1)
+        _until(lambda: len(calls) == 3)
+        time.sleep(0.1)  # and nothing more
+        assert [name for name, _, _ in calls] == ["hourly", "monthly", "hourly"]
+    finally:
+        scheduler.stop()
+    _, event, context = calls[2]
+    assert (event["source"], event["detail-type"]) == ("aws.events", "Scheduled Event")
+    assert event["time"] == "2026-12-02T11:05:00Z"
+    assert event["resources"][0].startswith("arn:aws-cn:events:cn-north-1:")
+    assert context.function_name == "hourly" and context.aws_request_id
+    assert any("scheduled for 2026-12-02 11:05:00 UTC" in line for line in said)
+
+
+def _until(condition: Any, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+# -- make run's server: its access log ----------------------------------------------
+
+
+def test_the_local_servers_access_log_leaves_query_strings_out(tables, capsys):
+    """A cursor or a token in a query string is no business of the terminal."""
+    port = _free_port()
+    server = LocalDevServer(
+        app,
+        Config.create(),
+        "127.0.0.1",
+        port,
+        handler_cls=QueryFreeAccessLog,
+        server_cls=LocalServer,
+    )
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}/v1/registrations?cursor=rg_SECRETCURSOR&limit=5"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 401
+    finally:
+        server.shutdown()
+        server.server.server_close()
+    logged = capsys.readouterr().err
+    assert '"GET /v1/registrations HTTP/1.1" 401' in logged
+    assert "SECRETCURSOR" not in logged and "limit=" not in logged
+    assert without_query("code 400, message Bad request syntax ('GET /x?token=t HTTP/1.1')") == (
+        "code 400, message Bad request syntax ('GET /x HTTP/1.1')"
+    )
