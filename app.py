@@ -291,8 +291,8 @@ def visits_on_day() -> Response:
 @app.route("/v1/visits/{visit_id}", methods=["GET"], content_types=ANY_TYPE)
 @answers
 def get_visit(visit_id: str) -> Response:
-    staff_member(FLOOR_READERS | {Role.CONSULTANT})
-    return json_response(visits().visit(visit_id, now()), 200)
+    reader = staff_member(FLOOR_READERS | {Role.CONSULTANT})
+    return json_response(visits().visit(visit_id, now(), reader), 200)
 
 
 @app.route("/v1/visits/{visit_id}/departure", methods=["POST"], content_types=ANY_TYPE)

@@ -32,3 +32,11 @@ class Staff:
     name: str
     role: Role
     enabled: bool
+
+
+def reads_visit(reader: Staff, received_by: str | None) -> bool:
+    """Who may read one visit (it names the customer): the floor roles any
+    visit, a consultant only one they received (R-FLOOR-3)."""
+    if reader.role in FLOOR_READERS:
+        return True
+    return reader.role is Role.CONSULTANT and received_by == reader.staff_id

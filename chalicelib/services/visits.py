@@ -22,7 +22,7 @@ from chalicelib.rules.floor import Exemption, ExemptionKind, Form, FormState, Vi
 from chalicelib.rules.localtime import local_date
 from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.reclaim import visited
-from chalicelib.rules.staff import Role, Staff
+from chalicelib.rules.staff import Role, Staff, reads_visit
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
 
@@ -178,8 +178,13 @@ class Visits:
 
     # -- reads ------------------------------------------------------------------
 
-    def visit(self, visit_id: str, now: datetime) -> dict[str, Any]:
-        return visit_view(self._visit(visit_id), now, self._zone)
+    def visit(self, visit_id: str, now: datetime, reader: Staff) -> dict[str, Any]:
+        """A visit names its customer: a consultant reads only the visits
+        they received; another's is answered 404, like a missing one."""
+        visit = self._visit(visit_id)
+        if not reads_visit(reader, visit.consultant_id):
+            raise Failed(not_found("visit"))
+        return visit_view(visit, now, self._zone)
 
     def on_day(self, query: dict[str, str], now: datetime) -> dict[str, Any]:
         day = self.day(query, now)

@@ -256,3 +256,34 @@ def test_a_decided_customer_cannot_be_signed_off_their_visit(api, floor):
     )
     assert r.status_code == 400
     assert payload(r)["error"]["fields"][0]["field"] == "households"
+
+
+def test_a_consultant_reads_only_the_visits_they_received(api, floor):
+    """A visit names its customer: the receiving consultant and the floor
+    roles read it; another consultant gets 404, the same answer as for a
+    visit that does not exist (not yours looks like none)."""
+    receiver, other = floor.consultants(2)
+    floor.on_duty(TODAY, receiver, other)
+    _, registration_id = channel_registration(api)
+    visit = floor.arrive(phone="13812345678")
+    assert floor.decide(visit["id"], registration_id).status_code == 201
+    assert floor.assign(visit["id"]).status_code == 201
+    path = f"/v1/visits/{visit['id']}"
+
+    mine = receiver.get(path)
+    assert mine.status_code == 200, mine.body
+    assert payload(mine)["consultant_id"] == receiver.id
+    for reader in (floor.desk, floor.assistant, floor.admin, floor.manager, floor.site_manager):
+        assert reader.get(path).status_code == 200, reader.member.role
+
+    theirs = other.get(path)
+    missing = other.get("/v1/visits/vi_01KB0ZQ8S6W6MJ3X1P9T4V5N7C")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.body == missing.body
+    assert "王先生" not in theirs.body.decode() and "5678" not in theirs.body.decode()
+
+
+def test_a_consultant_reads_no_visit_before_it_is_received(api, floor):
+    (consultant,) = floor.consultants(1)
+    visit = floor.arrive(phone="13812345678")
+    assert consultant.get(f"/v1/visits/{visit['id']}").status_code == 404

@@ -197,13 +197,22 @@ def visits_listed(ctx: Ctx) -> list[Any]:
 
 
 def visit_read(ctx: Ctx) -> list[Any]:
+    """The receiving consultant and the floor roles read the visit."""
     visit_id, consultant = received_visit(ctx)
     call(ctx, "POST", on(FORM, visit_id), None, {"note": "ok"}, tok=consultant)
-    return [call(ctx, "GET", on(VISIT, visit_id), Role.CONSULTANT)]
+    return [
+        call(ctx, "GET", on(VISIT, visit_id), None, tok=consultant),
+        call(ctx, "GET", on(VISIT, visit_id), Role.SALES_ADMIN),
+    ]
 
 
-def visit_not_found(ctx: Ctx) -> Any:
-    return call(ctx, "GET", on(VISIT, "vi_missing"), Role.FRONT_DESK)
+def visit_not_found(ctx: Ctx) -> list[Any]:
+    """None such, or (to a consultant) one another consultant received."""
+    visit_id, _ = received_visit(ctx)
+    return [
+        call(ctx, "GET", on(VISIT, "vi_missing"), Role.FRONT_DESK),
+        call(ctx, "GET", on(VISIT, visit_id), Role.CONSULTANT),
+    ]
 
 
 def departed(ctx: Ctx) -> Any:

@@ -159,3 +159,17 @@ def test_skipping_someone_off_duty_is_refused():
 def test_a_new_duty_list_keeps_the_turns_of_those_who_stay():
     roster = Roster(REGISTERED.date(), queue=("b", "c", "a"))
     assert on_duty(roster, ("a", "d", "b"), "m").queue == ("b", "a", "d")
+
+
+def test_a_visit_is_read_by_the_floor_roles_and_its_receiving_consultant_only():
+    from chalicelib.rules.staff import FLOOR_READERS, Role, Staff, reads_visit
+
+    def member(role: Role, staff_id: str = "stf_1") -> Staff:
+        return Staff(staff_id, "x", role, True)
+
+    for role in FLOOR_READERS:
+        assert reads_visit(member(role), None)
+        assert reads_visit(member(role), "stf_other")
+    assert reads_visit(member(Role.CONSULTANT), "stf_1")
+    assert not reads_visit(member(Role.CONSULTANT), "stf_other")
+    assert not reads_visit(member(Role.CONSULTANT), None)  # not received yet
