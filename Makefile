@@ -4,24 +4,33 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz bench package wheels lint fmt typecheck clean
+.PHONY: run reset test fuzz bench package wheels lint fmt typecheck clean
 
 STAGE ?= prod
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) on PATH"; exit 1; }
+	@test -f $(STAMP) || echo "first run: installing the Python dependencies into $(VENV) (a few minutes)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet 'pip>=23,<26.3'
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 node_modules/.bin/dynalite: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "needs Node.js 20 or later (npm) on PATH"; exit 1; }
+	@echo "installing dynalite, the embedded DynamoDB, into node_modules (npm ci)"
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-## make run: embedded DynamoDB (moto server), tables, demo project, API on :8000
-run: $(STAMP)
+## make run: embedded DynamoDB (dynalite, data kept in .local/dynalite), tables,
+## demo project (first run only), API on :8000, the scheduled jobs
+run: $(STAMP) node_modules/.bin/dynalite
 	$(PY) scripts/run_local.py
+
+## make reset: forget make run's data (.local/dynalite, .local/demo.json);
+## refused while make run is up
+reset: $(STAMP)
+	$(PY) scripts/run_local.py --reset
 
 ## make test: the whole suite (unit, store contract and races on dynalite, API on moto)
 test: $(STAMP) node_modules/.bin/dynalite

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +31,7 @@ from scripts import admin
 from scripts.local_schedule import CronSchedule, Job, Scheduler, declared_jobs, next_run
 from scripts.local_server import LocalServer, QueryFreeAccessLog, without_query
 from tests.conftest import payload
-from tests.support import body
+from tests.support import body, encode, signed_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -363,3 +365,131 @@ def test_the_local_servers_access_log_leaves_query_strings_out(tables, capsys):
     assert without_query("code 400, message Bad request syntax ('GET /x?token=t HTTP/1.1')") == (
         "code 400, message Bad request syntax ('GET /x HTTP/1.1')"
     )
+
+
+# -- make run's store: atomic, and kept across restarts ------------------------------
+
+RACERS = 8
+ROUNDS = 100
+
+
+def _call(
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    raw: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    connection.request(method, path, body=raw or None, headers=headers or {})
+    reply = connection.getresponse()
+    return reply.status, json.loads(reply.read() or b"null")
+
+
+def _as_registrant(issued: dict[str, Any]) -> Any:
+    """What signing needs of a registrant POST /v1/registrants issued."""
+    return types.SimpleNamespace(registrant_id=issued["id"], secret=issued["secret"])
+
+
+def _registrations_of(port: int, who: Any) -> set[str]:
+    """Every registration the registrant reads back (GET, signed, all pages)."""
+    found: set[str] = set()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    cursor = None
+    while True:
+        path = "/v1/registrations?limit=100" + (f"&cursor={cursor}" if cursor else "")
+        status, page = _call(connection, "GET", path, b"", signed_headers(who, b"", key=None))
+        assert status == 200, page
+        found |= {r["registration_id"] for r in page["data"]}
+        cursor = page["next_cursor"]
+        if not cursor:
+            connection.close()
+            return found
+
+
+@pytest.mark.local_stack
+def test_make_run_grants_a_raced_phone_once_and_keeps_every_registration_over_a_restart(
+    tmp_path,
+):
+    """Eight channels race for one phone over HTTP, 100 rounds, on the real
+    `make run` stack: one 201 and seven 409 R-DUP-1 each round (moto's server,
+    its store before, let two win in 3 of 300 rounds). Stopped and started
+    again on the same data, the store gives back every registration."""
+    stack = LocalStack(tmp_path)
+    try:
+        admin_token = next(p["token"] for p in stack.demo["staff"] if p["role"] == "party_a_admin")
+        admin = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+        racers = []
+        for n in range(RACERS):
+            ask = encode({"kind": "channel", "name": f"竞速渠道 {n}"})
+            status, issued = _call(
+                admin,
+                "POST",
+                "/v1/registrants",
+                ask,
+                {"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+            )
+            assert status == 201, issued
+            racers.append(_as_registrant(issued))
+        admin.close()
+
+        outcomes: list[list[tuple[int, str | None]]] = [[] for _ in range(ROUNDS)]
+        won: dict[str, set[str]] = {r.registrant_id: set() for r in racers}
+        barrier = threading.Barrier(RACERS)
+        failures: list[BaseException] = []
+
+        def race(who: Any) -> None:
+            # one kept-alive connection each: no connect burst per round
+            connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=60)
+            try:
+                for round_ in range(ROUNDS):
+                    visit = datetime.now(UTC).replace(microsecond=0).isoformat()
+                    raw = encode(body(f"137{round_:08d}", visit))
+                    headers = signed_headers(who, raw)
+                    barrier.wait(timeout=60)
+                    status, answer = _call(connection, "POST", "/v1/registrations", raw, headers)
+                    if status == 201:
+                        won[who.registrant_id].add(answer["registration_id"])
+                        outcomes[round_].append((status, None))
+                    else:
+                        outcomes[round_].append(
+                            (status, (answer or {}).get("error", {}).get("code"))
+                        )
+            except BaseException as failure:
+                failures.append(failure)
+                barrier.abort()
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=race, args=(who,)) for who in racers]
+        began = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.monotonic() - began
+        assert failures == [], failures
+        doubles = [n for n, got in enumerate(outcomes) if [s for s, _ in got].count(201) != 1]
+        assert doubles == [], f"rounds without exactly one winner: {doubles}"
+        refusals = {(s, code) for got in outcomes for s, code in got if s != 201}
+        assert refusals == {(409, "DUPLICATE_LIVE_CLAIM")}
+        assert sum(len(w) for w in won.values()) == ROUNDS
+        before = {who.registrant_id: _registrations_of(stack.port, who) for who in racers}
+        assert before == won
+        # the jobs ran at start-up, through the deployed handlers
+        stack.wait_for("[schedules] job monthly_reclaim ran (at start-up")
+        assert "[schedules] job expiry_sweep ran (at start-up" in stack.output
+        # and no query string reached the access log
+        assert '"GET /v1/registrations HTTP/1.1" 200' in stack.output
+        assert "limit=100" not in stack.output
+    finally:
+        stack.stop(signal.SIGINT)  # Ctrl-C
+
+    again = LocalStack(tmp_path)
+    try:
+        assert "data found: the demo project of" in again.output
+        assert again.demo["registrants"] == stack.demo["registrants"]  # not seeded anew
+        after = {who.registrant_id: _registrations_of(again.port, who) for who in racers}
+        assert after == won
+    finally:
+        again.stop()
+    print(f"{ROUNDS} rounds of {RACERS} racers in {seconds:.1f} s")
