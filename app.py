@@ -19,11 +19,13 @@ from chalice.app import (
 from chalicelib import console
 from chalicelib.errors import Failed, FieldError, not_found, validation_error
 from chalicelib.http import (
+    advising,
     answer_response,
     answers,
     json_response,
     normalize_chalice_error,
     problem_response,
+    retry_advice,
 )
 from chalicelib.observability import http_middleware, job_middleware
 from chalicelib.rules.policy import Policy
@@ -95,6 +97,26 @@ def known_query_parameters(event, get_response):  # type: ignore[no-untyped-def]
         fields = [FieldError(name[:64], "unknown query parameter") for name in unknown[:10]]
         return problem_response(validation_error(*fields))
     return get_response(event)
+
+
+# The POSTs that keep the answer to an Idempotency-Key: only their callers are
+# told by a 503 to retry with the same key (a read, or another change, is told
+# what is true for it).
+KEYED_ROUTES = frozenset(
+    {
+        ("POST", "/v1/registrations"),
+        ("POST", "/v1/consultant-registrations"),
+        ("POST", "/v1/visits"),
+    }
+)
+
+
+@app.middleware("http")
+def what_to_retry(event, get_response):  # type: ignore[no-untyped-def]
+    route = (event.method, (event.context or {}).get("resourcePath", ""))
+    keyed = route in KEYED_ROUTES and bool(event.headers.get("idempotency-key"))
+    with advising(retry_advice(event.method, keyed)):
+        return get_response(event)
 
 
 def now() -> datetime:

@@ -7,6 +7,7 @@ status codes and renders the one error shape.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from chalicelib.rules.refusals import Refusal
@@ -76,7 +77,38 @@ def not_found(what: str) -> Problem:
 UNCERTAIN_RETRY_SECONDS = 30
 
 
-def unavailable(ambiguous: bool = False) -> Problem:
+class Retry(Enum):
+    """What the caller of a request the store failed may safely do next."""
+
+    READ = "read"  # a read: it changed nothing, so it can simply be sent again
+    SAME_KEY = "same_key"  # a POST whose Idempotency-Key the route keeps
+    RESEND = "resend"  # a change without a key: no stored answer to receive
+
+
+def unavailable(ambiguous: bool = False, retry: Retry = Retry.SAME_KEY) -> Problem:
+    """The 503, saying what is true for this kind of request: only a keyed
+    POST can be told to retry with its Idempotency-Key."""
+    if retry is Retry.READ:
+        return Problem(
+            "UNAVAILABLE",
+            "The store is unavailable; a read changes nothing. "
+            "Send the same request again after Retry-After.",
+            retry_after=5,
+        )
+    if retry is Retry.RESEND:
+        if ambiguous:
+            return Problem(
+                "UNAVAILABLE",
+                "The store did not confirm the change; it may have been made. "
+                "Read the current state after Retry-After before sending it again.",
+                retry_after=UNCERTAIN_RETRY_SECONDS,
+            )
+        return Problem(
+            "UNAVAILABLE",
+            "The store is unavailable; nothing was written. "
+            "Send the same request again after Retry-After.",
+            retry_after=5,
+        )
     if ambiguous:
         return Problem(
             "UNAVAILABLE",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from chalice.app import Response
 
-from chalicelib.errors import Failed, Problem, StoreUnavailable, unavailable
+from chalicelib.errors import Failed, Problem, Retry, StoreUnavailable, unavailable
 from chalicelib.observability import logger
 
 STATUS = {
@@ -86,6 +89,28 @@ def normalize_chalice_error(response: Response) -> Response:
     return response
 
 
+# what a 503 of the request being served tells its caller to do (set per
+# request by ``advising``; a context variable, so threads never share it)
+_retry: ContextVar[Retry] = ContextVar("retry", default=Retry.SAME_KEY)
+
+
+def retry_advice(method: str, keyed: bool) -> Retry:
+    """A read is sent again as it is; a POST whose route keeps its
+    Idempotency-Key is retried with it; any other change is told the truth."""
+    if method in ("GET", "HEAD"):
+        return Retry.READ
+    return Retry.SAME_KEY if keyed else Retry.RESEND
+
+
+@contextmanager
+def advising(retry: Retry) -> Iterator[None]:
+    token = _retry.set(retry)
+    try:
+        yield
+    finally:
+        _retry.reset(token)
+
+
 def answers(view: Any) -> Any:
     """Turn a view's Failed/StoreUnavailable into the one error shape."""
 
@@ -97,6 +122,6 @@ def answers(view: Any) -> Any:
             return problem_response(failed.problem)
         except StoreUnavailable as exc:
             logger.exception("store unavailable")
-            return problem_response(unavailable(exc.ambiguous))
+            return problem_response(unavailable(exc.ambiguous, _retry.get()))
 
     return wrapper
