@@ -48,6 +48,10 @@ class Claim:
     converted_at: datetime | None = None
     reclaimed_at: datetime | None = None  # consultant ownership ends (R-RECLAIM-1)
     confirmed_visit_id: str | None = None  # R-REG-3: the visit that confirmed the hold
+    # R-REG-3: an accompanied arrival logged inside the window keeps the hold
+    # until 判客 can no longer confirm it (rules.floor.arrival_logged)
+    arrival_visit_id: str | None = None
+    held_until: datetime | None = None
     # what created it, so a retried request is recognised (idempotency)
     idempotency_key: str | None = None
     request_hash: str | None = None
@@ -60,9 +64,21 @@ class Claim:
             return Status.RECLAIMED if reclaimed else Status.OWNED
         if self.protection is not None:
             return Status.PROTECTED if now < self.protection.ends_at else Status.EXPIRED
-        if self.visit_window is not None and now < self.visit_window.ends_at:
+        hold_ends = self.hold_ends_at()
+        if hold_ends is not None and now < hold_ends:
             return Status.PROVISIONAL
         return Status.LAPSED
+
+    def hold_ends_at(self) -> datetime | None:
+        """R-REG-3: when a provisional hold lapses: when its window closes, or,
+        once its agency's accompanied arrival inside the window is logged,
+        when 判客 can no longer confirm it (only an unvisited hold lapses with
+        its window; decision 0004)."""
+        if self.visit_window is None:
+            return None
+        if self.held_until is None:
+            return self.visit_window.ends_at
+        return max(self.visit_window.ends_at, self.held_until)
 
     def is_live(self, now: datetime) -> bool:
         """R-DUP-1: a protection not yet ended, a hold still in its window, or a

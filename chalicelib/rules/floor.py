@@ -130,6 +130,33 @@ def check_distribution_visit(claim: Claim, visit: Visit) -> Refusal | None:
     return None
 
 
+def arrival_logged(
+    customer: Customer, visit: Visit, now: datetime, zone: ZoneInfo
+) -> Customer | None:
+    """R-REG-3: an unvisited registration lapses when its window closes; a
+    visited one does not. When the front desk's visit of this customer, logged
+    inside a distribution hold's window and accompanied by its agency, becomes
+    known on the customer (the phone at arrival, or the sign-in), the hold is
+    kept until 判客 can no longer confirm it: the end of the visit's local day
+    (``form_due_at``). Until then it neither lapses nor lets another
+    recommender in (R-DUP-1).
+
+    Recorded only while the hold is live and still the customer's latest
+    claim, so it never revives a lapsed hold that another recommender has
+    taken since. None: nothing to record."""
+    latest = customer.claims[-1] if customer.claims else None
+    if latest is None or visit.accompanied_by != latest.registrant_id:
+        return None
+    if latest.source is not Source.DISTRIBUTION or latest.protection is not None:
+        return None
+    if latest.held_until is not None or not latest.is_live(now):
+        return None
+    if check_distribution_visit(latest, visit) is not None:
+        return None
+    kept = replace(latest, arrival_visit_id=visit.visit_id, held_until=form_due_at(visit, zone))
+    return replace(customer, claims=(*customer.claims[:-1], kept))
+
+
 def confirmed(claim: Claim, visit: Visit, policy: Policy) -> Claim:
     """R-PROT-2: a distribution protection starts at the confirmed visit."""
     days = protection_days(claim.source, claim.ordinal, policy)

@@ -41,8 +41,11 @@ def moments(claim: Claim, policy: Policy) -> list[Due]:
         if soon > claim.protection.starts_at:
             due.append(Due(claim, Notice.ENDING_SOON, soon))
         due.append(Due(claim, Notice.ENDED, claim.protection.ends_at))
-    elif claim.visit_window is not None:
-        due.append(Due(claim, Notice.LAPSED, claim.visit_window.ends_at))
+    else:
+        # R-REG-3: a hold its agency's visit keeps for 判客 lapses only after that
+        lapses = claim.hold_ends_at()
+        if lapses is not None:
+            due.append(Due(claim, Notice.LAPSED, lapses))
     # a customer who bought is converted: nothing ends after the deal
     converted = claim.converted_at
     return [d for d in due if converted is None or d.at < converted]

@@ -22,6 +22,10 @@ class Customers:
         self._store = store
         self._policy = policy
 
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
     def commit(self, key: str, phone: str, customer: Customer, now: datetime) -> Customer:
         """Write the customer if nobody changed it since it was read
         (VersionConflict otherwise); returns what was written."""

@@ -88,11 +88,8 @@ class Lookups:
         return {"known": True, "call": "channel_assistant", "consultant": None}
 
     def _claim(self, claim: Claim, now: datetime, *, named: bool = False) -> dict[str, Any]:
-        until = None
-        if claim.protection is not None:
-            until = claim.protection.ends_at
-        elif claim.visit_window is not None:
-            until = claim.visit_window.ends_at
+        # a hold's: its window, or longer once its agency's visit is logged (R-REG-3)
+        until = claim.protection.ends_at if claim.protection else claim.hold_ends_at()
         view = {
             "registration_id": claim.registration_id,
             "holder_id": claim.registrant_id,

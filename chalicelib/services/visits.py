@@ -18,7 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.errors import Failed, FieldError, Problem, StoreUnavailable, not_found
 from chalicelib.errors import validation_error as invalid
-from chalicelib.rules.floor import Exemption, ExemptionKind, Form, FormState, Visit, form_state
+from chalicelib.rules.claims import Customer
+from chalicelib.rules.floor import (
+    Exemption,
+    ExemptionKind,
+    Form,
+    FormState,
+    Visit,
+    arrival_logged,
+    form_state,
+)
 from chalicelib.rules.localtime import local_date
 from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.reclaim import visited
@@ -132,6 +141,7 @@ class Visits:
             if earlier is not None:
                 answer = self._replayed(earlier, request_hash, now)
                 self._fines.propose_from_arrival(earlier, now)  # if the first died before
+                self._keep_hold(earlier, now)
                 return answer, True
         visit = Visit(
             visit_id=visit_id,
@@ -156,6 +166,7 @@ class Visits:
                 raise StoreUnavailable("visit neither written nor found") from None
             return self._replayed(earlier, request_hash, now), True
         self._fines.propose_from_arrival(saved, now)  # R-FINE-1/2, for a manager to confirm
+        self._keep_hold(saved, now)
         return visit_view(saved, now, self._zone), False
 
     def log_departure(
@@ -384,7 +395,32 @@ class Visits:
         return change_visit(self._store, visit_id, change, now)
 
     def _record_visit(self, visit: Visit, phone: str | None, now: datetime) -> None:
-        record_visit(self._customers, visit, phone, now)
+        self._copy_hold(record_visit(self._customers, visit, phone, now), visit)
+
+    def _keep_hold(self, visit: Visit, now: datetime) -> None:
+        """R-REG-3: an arrival logged with the customer's phone, accompanied by
+        the agency that holds them, keeps the hold for 判客 (one conditional
+        write on the customer, only when there is such a hold)."""
+        if visit.customer_key is None or visit.accompanied_by is None:
+            return
+        zone = self._zone
+        kept = self._customers.change(
+            visit.customer_key, None, lambda c: arrival_logged(c, visit, now, zone), now
+        )
+        self._copy_hold(kept, visit)
+
+    def _copy_hold(self, customer: Customer | None, visit: Visit) -> None:
+        """The agency's own record says the hold is kept too (no event)."""
+        held = next(
+            (
+                c
+                for c in (customer.claims if customer else ())
+                if c.arrival_visit_id == visit.visit_id and c.protection is None
+            ),
+            None,
+        )
+        if held is not None:
+            self._store.copy_claim(held)
 
     def _store_new(self, visit: Visit, now: datetime) -> Visit:
         try:
@@ -422,13 +458,23 @@ class Visits:
         return customer_key(phone, self._settings.phone_hmac_key)
 
 
-def record_visit(customers: Customers, visit: Visit, phone: str | None, now: datetime) -> None:
+def record_visit(
+    customers: Customers, visit: Visit, phone: str | None, now: datetime
+) -> Customer | None:
     """The visit's customer visited at its arrival, received by its consultant
-    (the last visit and the consultant's ownership of R-RECLAIM-1)."""
+    (the last visit and the consultant's ownership of R-RECLAIM-1), and a
+    distribution hold the visit's agency accompanied kept for 判客 (R-REG-3),
+    in one write. Returns the customer as written (None: not stored)."""
     if visit.customer_key is None:
-        return
+        return None
     arrived, consultant = visit.arrived_at, visit.consultant_id
-    customers.change(visit.customer_key, phone, lambda c: visited(c, arrived, consultant), now)
+    zone = customers.policy.zone
+
+    def update(customer: Customer) -> Customer:
+        seen = visited(customer, arrived, consultant)
+        return arrival_logged(seen, visit, now, zone) or seen
+
+    return customers.change(visit.customer_key, phone, update, now)
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

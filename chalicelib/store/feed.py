@@ -60,6 +60,27 @@ class FeedMethods:
             event_item(event).save()
         return True
 
+    def copy_claim(self, claim: Claim) -> bool:
+        """Copy a provisional hold onto its registration record, with no event
+        (a hold kept for 判客 by its agency's visit, R-REG-3), unless the record
+        shows the protection already: a copy never undoes a confirmation.
+        False when it was not copied."""
+        item = RegistrationItem(
+            registrant_id=claim.registrant_id, registration_id=claim.registration_id
+        )
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[RegistrationItem.claim.set(claim_to_map(claim))],
+                    condition=RegistrationItem.registration_id.exists()
+                    & RegistrationItem.protected_recorded_at.does_not_exist(),
+                )
+            return True
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+        return False
+
     def _stamp(
         self,
         claim: Claim,

@@ -55,6 +55,8 @@ def claim_from_map(m: ClaimMap) -> Claim:
         converted_at=m.converted_at,
         reclaimed_at=m.reclaimed_at,
         confirmed_visit_id=m.confirmed_visit_id,
+        arrival_visit_id=m.arrival_visit_id,
+        held_until=m.held_until,
         idempotency_key=m.idempotency_key,
         request_hash=m.request_hash,
     )
@@ -74,6 +76,8 @@ def claim_to_map(c: Claim) -> ClaimMap:
         converted_at=c.converted_at,
         reclaimed_at=c.reclaimed_at,
         confirmed_visit_id=c.confirmed_visit_id,
+        arrival_visit_id=c.arrival_visit_id,
+        held_until=c.held_until,
         idempotency_key=c.idempotency_key,
         request_hash=c.request_hash,
     )

@@ -38,6 +38,8 @@ class ClaimMap(MapAttribute):  # type: ignore[type-arg]
     converted_at = UTCDateTimeAttribute(null=True)
     reclaimed_at = UTCDateTimeAttribute(null=True)
     confirmed_visit_id = UnicodeAttribute(null=True)
+    arrival_visit_id = UnicodeAttribute(null=True)
+    held_until = UTCDateTimeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)
     request_hash = UnicodeAttribute(null=True)
 

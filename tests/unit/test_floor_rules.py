@@ -11,6 +11,7 @@ from chalicelib.rules.floor import (
     Form,
     FormState,
     Visit,
+    arrival_logged,
     check_distribution_visit,
     claim_for_decision,
     confirmed,
@@ -19,7 +20,8 @@ from chalicelib.rules.floor import (
 from chalicelib.rules.policy import Policy
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.rotation import Roster, on_duty, take_turn
-from tests.unit.rulebook import accepted, shanghai
+from chalicelib.rules.sweep import due_between
+from tests.unit.rulebook import accepted, refused, shanghai
 
 REGISTERED = shanghai("2026-11-27 10:00")
 POLICY = Policy()
@@ -98,6 +100,70 @@ def test_a_lapsed_hold_cannot_be_confirmed_once_someone_else_holds_the_customer(
     )
     assert isinstance(outcome, Refusal)
     assert outcome.code == "CLAIM_NOT_LIVE"
+
+
+def test_a_hold_visited_inside_its_window_does_not_lapse_before_the_decision_R_REG_3():
+    """R-REG-3: an *unvisited* registration lapses when its window closes. The
+    issue's case: D registers at 09:00 (window to 09:00 next day); its customer
+    arrives with D at 08:50 next day. At 09:01 the hold is still live, a
+    channel is refused (R-DUP-1), no lapse is due, and 判客 at 09:10 confirms
+    D from 08:50."""
+    registered = shanghai("2026-11-27 09:00")
+    customer, claim = accepted(
+        Customer(),
+        registered,
+        source=Source.DISTRIBUTION,
+        registrant="reg_agency",
+        visit_at=registered + timedelta(hours=1),
+    )
+    arrival = replace(visit(shanghai("2026-11-28 08:50")), logged_at=shanghai("2026-11-28 08:50"))
+    kept = arrival_logged(customer, arrival, shanghai("2026-11-28 08:50"), ZONE)
+    assert kept is not None
+    (held,) = kept.claims
+    assert held.held_until == shanghai("2026-11-29 00:00")  # 判客 is due on the visit's day
+    assert held.status(shanghai("2026-11-28 09:01")) is Status.PROVISIONAL
+    assert [d.notice for d in due_between(kept, None, shanghai("2026-11-28 09:01"), POLICY)] == []
+    assert refused(kept, shanghai("2026-11-28 09:04"), registrant="reg_b").rule == "R-DUP-1"
+    outcome = claim_for_decision(
+        kept, claim.registration_id, arrival, shanghai("2026-11-28 09:10"), ZONE
+    )
+    assert outcome == held
+    assert confirmed(held, arrival, POLICY).protection.starts_at == shanghai("2026-11-28 08:50")
+    # left undecided, it lapses when 判客 could no longer confirm it
+    (lapse,) = due_between(kept, None, shanghai("2026-11-29 00:00"), POLICY)
+    assert lapse.at == shanghai("2026-11-29 00:00")
+    assert held.status(shanghai("2026-11-29 00:00")) is Status.LAPSED
+
+
+def test_an_unvisited_hold_still_lapses_when_its_window_closes():
+    """R-REG-3: without its agency's arrival the window alone decides."""
+    customer, claim = hold()
+    end = claim.visit_window.ends_at
+    assert claim.status(end) is Status.LAPSED
+    (lapse,) = due_between(customer, None, end, POLICY)
+    assert lapse.at == end
+
+
+def test_only_the_holding_agencys_arrival_inside_the_window_keeps_the_hold():
+    """R-REG-3: accompanied by that agency, 30 minutes or more after registering."""
+    customer, _ = hold()
+    at = REGISTERED + timedelta(hours=1)
+    assert arrival_logged(customer, visit(at, "reg_other"), at, ZONE) is None
+    early = REGISTERED + timedelta(minutes=29)
+    assert arrival_logged(customer, visit(early), early, ZONE) is None
+    assert arrival_logged(customer, visit(at), at, ZONE) is not None
+
+
+def test_an_arrival_known_after_the_window_closed_never_revives_the_hold():
+    """R-REG-3 / R-DUP-1: learnt at a sign-in after the window closed, the
+    visit keeps nothing; and once another recommender holds the customer, not
+    even a request that began before the window closed may keep it."""
+    customer, claim = hold()
+    arrival = visit(REGISTERED + timedelta(hours=23))
+    closed = claim.visit_window.ends_at
+    assert arrival_logged(customer, arrival, closed, ZONE) is None
+    taken, _ = accepted(customer, closed, registrant="reg_channel")
+    assert arrival_logged(taken, arrival, closed - timedelta(seconds=1), ZONE) is None
 
 
 # -- R-FLOOR-5 ----------------------------------------------------------------------
