@@ -490,6 +490,32 @@ def test_make_run_grants_a_raced_phone_once_and_keeps_every_registration_over_a_
         assert again.demo["registrants"] == stack.demo["registrants"]  # not seeded anew
         after = {who.registrant_id: _registrations_of(again.port, who) for who in racers}
         assert after == won
+        refused = _reset(tmp_path)  # `make reset` while it runs
+        assert refused.returncode == 1 and "stop `make run` first" in refused.stderr
     finally:
         again.stop()
     print(f"{ROUNDS} rounds of {RACERS} racers in {seconds:.1f} s")
+
+    assert _reset(tmp_path).returncode == 0
+    assert not (tmp_path / "dynalite").exists() and not (tmp_path / "demo.json").exists()
+    fresh = LocalStack(tmp_path)
+    try:
+        assert "first run on this data: demo project seeded" in fresh.output
+        assert {r["id"] for r in fresh.demo["registrants"]}.isdisjoint(
+            r["id"] for r in stack.demo["registrants"]
+        )
+    finally:
+        fresh.stop()
+
+
+def _reset(home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEMO_FILE": str(home / "demo.json"), "DATA_DIR": str(home / "dynalite")}
+    return subprocess.run(
+        [sys.executable, "scripts/run_local.py", "--reset"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
