@@ -26,6 +26,7 @@ from chalicelib.http import (
     normalize_chalice_error,
     problem_response,
     retry_advice,
+    secret_response,
 )
 from chalicelib.observability import http_middleware, job_middleware
 from chalicelib.rules.policy import Policy
@@ -574,7 +575,7 @@ def list_registrants() -> Response:
 @answers
 def create_registrant() -> Response:
     admin, request = staff_body(ADMINS)
-    return json_response(party_a().create_registrant(admin, request.body, now()), 201)
+    return secret_response(party_a().create_registrant(admin, request.body, now()), 201)
 
 
 @app.route("/v1/registrants/{registrant_id}/enabled", methods=["POST"], content_types=ANY_TYPE)
@@ -590,7 +591,7 @@ def set_registrant_enabled(registrant_id: str) -> Response:
 def rotate_registrant_secret(registrant_id: str) -> Response:
     """A new secret; the old one signs 24 h more, or stops at once (`at_once`)."""
     admin, request = staff_body(ADMINS)
-    return json_response(party_a().rotate_secret(admin, registrant_id, request.body, now()), 201)
+    return secret_response(party_a().rotate_secret(admin, registrant_id, request.body, now()), 201)
 
 
 @app.route("/v1/brokers", methods=["GET"], content_types=ANY_TYPE)
@@ -626,7 +627,7 @@ def list_staff() -> Response:
 def create_staff() -> Response:
     """A member and a first bearer token."""
     admin, request = staff_body(ADMINS)
-    return json_response(party_a().create_staff(admin, request.body, now()), 201)
+    return secret_response(party_a().create_staff(admin, request.body, now()), 201)
 
 
 @app.route("/v1/staff/{staff_id}/enabled", methods=["POST"], content_types=ANY_TYPE)
@@ -641,4 +642,4 @@ def set_staff_enabled(staff_id: str) -> Response:
 @answers
 def issue_staff_token(staff_id: str) -> Response:
     admin, request = staff_body(ADMINS)
-    return json_response(party_a().issue_token(admin, staff_id, request.body, now()), 201)
+    return secret_response(party_a().issue_token(admin, staff_id, request.body, now()), 201)

@@ -43,12 +43,21 @@ STATUS = {
     "INTERNAL": 500,
     "UNAVAILABLE": 503,
 }
-JSON = {"Content-Type": "application/json; charset=utf-8"}
+# every JSON answer: a browser never second-guesses the type (a name or a note
+# a registrant typed is never run as HTML or script)
+JSON = {"Content-Type": "application/json; charset=utf-8", "X-Content-Type-Options": "nosniff"}
+# an answer that carries a secret or a token: no cache (browser, proxy) keeps it
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def json_response(body: str | dict[str, Any], status: int, **headers: str) -> Response:
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
     return Response(body=text, status_code=status, headers={**JSON, **headers})
+
+
+def secret_response(body: dict[str, Any], status: int) -> Response:
+    """An answer that shows a secret or a token (once): never stored by a cache."""
+    return json_response(body, status, **NO_STORE)
 
 
 def problem_response(problem: Problem) -> Response:

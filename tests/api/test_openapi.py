@@ -140,6 +140,7 @@ def conform(spec: dict[str, Any], method: str, path: str, response: Any) -> None
         assert media in declared["content"], f"{method} {path} {status} sent undeclared {media}"
         return
     assert media == "application/json", media
+    assert header(response, "X-Content-Type-Options") == "nosniff", f"{method} {path} {status}"
     schema = declared["content"]["application/json"]["schema"]
     doc = json.loads(response.body)
     errors = schema_errors(closed(schema), doc)
@@ -159,7 +160,7 @@ def conform(spec: dict[str, Any], method: str, path: str, response: Any) -> None
             continue
         typed: Any = int(value) if spec_header["schema"].get("type") == "integer" else value
         assert not schema_errors(spec_header["schema"], typed), f"{name}: {value!r}"
-    for name in ("Retry-After", "Idempotent-Replayed"):
+    for name in ("Retry-After", "Idempotent-Replayed", "Cache-Control"):
         if header(response, name) is not None:
             assert name in headers, f"{method} {path} {status} sent {name}, undeclared"
 
@@ -192,6 +193,30 @@ def test_error_codes_are_the_ones_the_code_maps(spec):
         assert schema == resolved(spec, {"$ref": "#/components/schemas/Error"})
         if status in (429, 503):
             assert response["headers"]["Retry-After"]["required"] is True
+
+
+# the answers that show a secret or a token (app.py: secret_response)
+SHOWS_A_SECRET = {
+    ("POST", "/v1/registrants"),
+    ("POST", "/v1/registrants/{registrant_id}/secret"),
+    ("POST", "/v1/staff"),
+    ("POST", "/v1/staff/{staff_id}/tokens"),
+}
+
+
+def test_the_spec_declares_no_store_exactly_where_a_secret_is_shown(spec):
+    for method, path, status, response in declared_responses(spec):
+        no_store = response.get("headers", {}).get("Cache-Control")
+        if (method, path) in SHOWS_A_SECRET and status == 201:
+            assert no_store is not None, f"{method} {path} {status}"
+            assert no_store["required"] is True
+            assert no_store["schema"]["enum"] == ["no-store"]
+        else:
+            assert no_store is None, f"{method} {path} {status}"
+
+
+def test_the_spec_says_every_json_answer_is_nosniff(spec):
+    assert "`X-Content-Type-Options: nosniff`" in spec["info"]["description"]
 
 
 def test_the_spec_states_the_numbers_the_code_uses(spec):
@@ -235,7 +260,10 @@ class FakeResponse:
     status_code: int
     doc: Any
     headers: dict[str, str] = field(
-        default_factory=lambda: {"Content-Type": "application/json; charset=utf-8"}
+        default_factory=lambda: {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Content-Type-Options": "nosniff",
+        }
     )
 
     @property
@@ -296,6 +324,16 @@ def test_a_registration_unlike_the_spec_fails(spec, doc):
             {"error": {"code": "NOT_FOUND", "rule": None, "message": "x"}},
             {"Idempotent-Replayed": "true"},
         ),
+        (
+            404,
+            {"error": {"code": "NOT_FOUND", "rule": None, "message": "x"}},
+            {"Cache-Control": "no-store"},
+        ),
+        (
+            404,
+            {"error": {"code": "NOT_FOUND", "rule": None, "message": "x"}},
+            {"X-Content-Type-Options": ""},
+        ),
     ],
     ids=[
         "no-rule",
@@ -304,6 +342,8 @@ def test_a_registration_unlike_the_spec_fails(spec, doc):
         "no-retry-after",
         "undeclared-status",
         "undeclared-header",
+        "undeclared-cache-control",
+        "sniffable",
     ],
 )
 def test_an_error_unlike_the_spec_fails(spec, status, doc, headers):
