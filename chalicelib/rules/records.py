@@ -61,11 +61,13 @@ class StoredAnswer:
     idempotency_key: str
     request_hash: str
     code: str | None  # None: the registration was accepted
-    body: str  # JSON, replayed byte for byte
-    created_at: datetime
+    body: str | None  # JSON, replayed byte for byte; None: still being decided
+    created_at: datetime  # of the answer, or of the reservation while pending
 
-    def is_current(self, now: datetime) -> bool:
-        return now < self.created_at + IDEMPOTENCY_WINDOW
+    @property
+    def pending(self) -> bool:
+        """A reservation: the request holding the key has not answered yet."""
+        return self.body is None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 assistant review: per registrant, the day's registrations accepted and
 refused (with the rules that refused them), visits and confirmation forms.
 
-Read from two indexes keyed by the local date, so a day's report costs what
-that day holds: the registration outcomes in the audit trail, and the visits.
+The registration outcomes are counted as they are decided (one counter per
+registrant, outcome and refusing rule), so the report reads a few items per
+registrant, not the day's registrations; the visits come from the index of
+the day's visits.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from chalicelib.settings import Settings
 from chalicelib.store import Store
 
 from .exports import excel_csv
+from .outcomes import outcomes_scope
 from .views import local_iso
 from .visits import parse_day
 
@@ -72,13 +75,12 @@ class DailyReport:
         def row(who: str) -> _Row:
             return rows.setdefault(who, _Row(who))
 
-        for entry in self._store.outcomes_on(day):
-            if entry.claimant is None:
-                continue
-            if entry.action == "registration.accepted":
-                row(entry.claimant).accepted += 1
-            elif entry.action == "registration.refused":
-                row(entry.claimant).refused[(entry.rule or "", entry.code or "")] += 1
+        for name, n in self._store.counts(outcomes_scope(day)).items():
+            claimant, outcome, *why = name.split("#")
+            if outcome == "accepted":
+                row(claimant).accepted += n
+            elif outcome == "refused" and len(why) == 2:
+                row(claimant).refused[(why[0], why[1])] += n
         for visit in self._store.visits_on(day):
             if visit.decision is None:
                 continue

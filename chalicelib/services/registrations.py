@@ -1,15 +1,20 @@
-"""The registration webhook: authenticate, replay or decide, commit, answer.
+"""The registration webhook: authenticate, take the key, decide, commit, answer.
 
-Requests to the store per registration (see docs/benchmarks.md):
-accepted 3 (one BatchGetItem, the conditional PutItem on the customer, one
-BatchWriteItem), refused 2, replayed 1.
+One (caller, Idempotency-Key) is one decision: the request reserves the key
+with a conditional put before it decides, so two requests with one key
+never both decide, whatever phones their bodies name (docs/decisions/0005).
+
+Requests to the store per registration of a new customer by a registrant
+this instance has seen in the last 10 s (see docs/benchmarks.md): accepted 4
+(the key's conditional PutItem, the customer's conditional PutItem, one
+BatchWriteItem of the records, the day's count), refused 4, replayed 1.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,6 +34,7 @@ from chalicelib.rules.brokers import check_broker, id_card_key, normalize_id_car
 from chalicelib.rules.claims import Claim, Customer, Source
 from chalicelib.rules.localtime import local_date
 from chalicelib.rules.phone import customer_key
+from chalicelib.rules.policy import Policy
 from chalicelib.rules.records import (
     IDEMPOTENCY_WINDOW,
     AuditEntry,
@@ -52,8 +58,8 @@ from .intake import (
     RegistrationBody,
     parse_registration,
     parse_staff_registration,
-    peek_phone,
 )
+from .outcomes import outcome_count
 from .ratelimit import RateLimiter
 from .views import registration_view
 
@@ -134,13 +140,19 @@ class _Attempt:
             detail=detail,
             day=day.isoformat() if day else None,
             # the daily channel report is about recommenders, not walk-ins
-            claimant=self.registrant_id if day and self.source is not Source.CONSULTANT else None,
+            claimant=self.claimant if day else None,
         )
 
-    def answer(self, code: str | None, text: str, at: datetime) -> StoredAnswer:
+    def answer(self, code: str | None, text: str | None, at: datetime) -> StoredAnswer:
+        """The key's answer; with no ``text``, the reservation taking the key."""
         return StoredAnswer(
             self.caller_id, self.idempotency_key, self.body.request_hash, code, text, at
         )
+
+    @property
+    def claimant(self) -> str | None:
+        """Whom the daily channel report counts: recommenders, not walk-ins."""
+        return None if self.source is Source.CONSULTANT else self.registrant_id
 
 
 class Registrations:
@@ -163,7 +175,10 @@ class Registrations:
         """For the read routes: the signed caller, or Failed(401/429)."""
         if not req.registrant_id or not req.signature:
             raise Failed(unauthenticated())
-        registrant = self._store.get_registrant(req.registrant_id)
+        registrant, kept = self._store.signing_registrant(req.registrant_id, now)
+        if kept and not _signs(registrant, req, now):
+            # disabled, re-enabled or rotated by another instance: read it again
+            registrant, _ = self._store.signing_registrant(req.registrant_id, now, fresh=True)
         return self._verified(registrant, req, now)
 
     def register_by_consultant(
@@ -175,10 +190,6 @@ class Registrations:
             check_json(req)
             key = required_key(idempotency_key)
             body = parse_staff_registration(req.body)
-            customer_key = self._key(body.phone)
-            ctx = self._store.load_registration_context(consultant.staff_id, key, customer_key)
-            if ctx.answer is not None and ctx.answer.is_current(now):
-                return _replay(ctx.answer, body)
             broker = body.broker
             attempt = _Attempt(
                 consultant.staff_id,
@@ -186,39 +197,24 @@ class Registrations:
                 Source.BROKER if broker else Source.CONSULTANT,
                 key,
                 body,
-                customer_key,
+                self._key(body.phone),
             )
-            if broker is not None:
-                refusal = self._broker_refusal(broker, now)
-                if refusal is not None:
-                    return self._refuse(refusal, attempt, now)
-            return self._decide_and_commit(attempt, ctx.customer or Customer(), now)
+            if broker is None:
+                return self._decide_once(attempt, now)
+            card = _id_card(broker)
+            return self._decide_once(attempt, now, lambda: self._broker_refusal(broker, card, now))
         except Failed as failed:
             return _problem_answer(failed.problem)
 
-    def _broker_refusal(self, shown: BrokerShown, now: datetime) -> Refusal | None:
-        card = normalize_id_card(shown.id_card)
-        if card is None:
-            raise Failed(
-                validation_error(FieldError("broker.id_card", "17 digits and a digit or X"))
-            )
+    def _broker_refusal(self, shown: BrokerShown, card: str, now: datetime) -> Refusal | None:
         broker = self._store.get_broker(shown.broker_id)
         return check_broker(broker, id_card_key(card, self._settings.phone_hmac_key), now)
 
     def _register(self, req: WebhookRequest, now: datetime) -> Answer:
         check_json(req)
-        if not req.registrant_id or not req.signature:
-            raise Failed(unauthenticated())
-        if req.idempotency_key is None or not valid_idempotency_key(req.idempotency_key):
-            self.authenticate(req, now)
+        registrant = self.authenticate(req, now)
         key = required_key(req.idempotency_key)
-        peeked = peek_phone(req.body)
-        peeked_key = self._key(peeked) if peeked else None
-        ctx = self._store.load_registration_context(req.registrant_id, key, peeked_key)
-        registrant = self._verified(ctx.registrant, req, now)
         body = parse_registration(req.body)
-        if ctx.answer is not None and ctx.answer.is_current(now):
-            return _replay(ctx.answer, body)
         attempt = _Attempt(
             registrant.registrant_id,
             registrant.registrant_id,
@@ -227,23 +223,15 @@ class Registrations:
             body,
             self._key(body.phone),
         )
-        if attempt.customer_key == peeked_key:
-            customer = ctx.customer
-        else:  # the body hid its phone from the peek; read the customer now
-            customer = self._store.get_customer(attempt.customer_key)
-        return self._decide_and_commit(attempt, customer or Customer(), now)
+        return self._decide_once(attempt, now)
 
     def _verified(
         self, registrant: Registrant | None, req: WebhookRequest, now: datetime
     ) -> Registrant:
-        if registrant is None or not registrant.enabled or not req.signature:
+        if registrant is None or not registrant.enabled:
             logger.info("authentication refused", extra={"reason": "unknown or disabled"})
             raise Failed(unauthenticated())
-        signed = any(
-            verify(secret, req.signature, req.body, now.timestamp())
-            for secret in registrant.secrets_at(now)
-        )
-        if not signed:
+        if not _signs(registrant, req, now):
             logger.info("authentication refused", extra={"reason": "signature"})
             raise Failed(unauthenticated())
         wait = self._limiter.retry_after(registrant.registrant_id, now.timestamp())
@@ -251,25 +239,65 @@ class Registrations:
             raise Failed(Problem("RATE_LIMITED", "Too many requests.", retry_after=wait))
         return registrant
 
-    def _decide_and_commit(self, attempt: _Attempt, customer: Customer, now: datetime) -> Answer:
-        """Decide against the customer as read; commit with one conditional
-        write; on a lost race, decide again against what won."""
+    def _decide_once(
+        self,
+        attempt: _Attempt,
+        now: datetime,
+        refused_before: Callable[[], Refusal | None] | None = None,
+    ) -> Answer:
+        """Take the key, then decide: the other requests with this key get its
+        answer, or 409 while it is being decided, or 422 for another body."""
+        invalid = _invalid_request(attempt, now, self._policy)
+        if invalid is not None:  # bad input, not a decision: answered, never stored
+            return _json_answer(invalid)
+        pending = attempt.answer(None, None, now)
+        stale = now - timedelta(seconds=IN_PROGRESS_SECONDS)
+        reservation = self._store.reserve_answer(pending, stale_before=stale)
+        if reservation.held is not None:
+            return _held(reservation.held, attempt.body)
+        try:
+            refusal = refused_before() if refused_before else None
+            if refusal is not None:
+                return self._refuse(refusal, attempt, now)
+            # a request with this key died or gave up: what it decided is on the customer
+            customer = self._current(attempt.customer_key) if reservation.taken_over else None
+            return self._decide_and_commit(attempt, customer, now)
+        except (StoreUnavailable, Failed):
+            # let a retry take the key at once (it finds any decision made)
+            with suppress(StoreUnavailable):
+                self._store.release_answer(pending)
+            raise
+
+    def _decide_and_commit(
+        self, attempt: _Attempt, customer: Customer | None, now: datetime
+    ) -> Answer:
+        """Decide against the customer (None: not read; most registrations
+        are of a new customer, so first assume one and let the conditional
+        write say otherwise); commit with one conditional write; on a lost
+        race, decide again against what won."""
+        read = customer is not None
+        current = customer or Customer()
         for _ in range(MAX_ATTEMPTS):
-            earlier = customer.claim_from_request(attempt.registrant_id, attempt.idempotency_key)
+            earlier = current.claim_from_request(attempt.registrant_id, attempt.idempotency_key)
             if earlier is not None and now < earlier.created_at + IDEMPOTENCY_WINDOW:
-                return self._resume(earlier, attempt, now)
-            outcome = decide(attempt.recommendation(now), customer, now, self._policy)
+                return self._complete(earlier, attempt, now)
+            outcome = decide(attempt.recommendation(now), current, now, self._policy)
+            if isinstance(outcome, Refusal) and not read:
+                # refused against an assumed new customer: decide on the real one
+                current, read = self._current(attempt.customer_key), True
+                continue
             if isinstance(outcome, Refusal):
                 return self._refuse(outcome, attempt, now)
             try:
                 self._customers.commit(
                     attempt.customer_key,
                     attempt.body.phone,
-                    registered(customer, outcome, attempt.body.visit_at),
+                    registered(current, outcome, attempt.body.visit_at),
                     now,
                 )
             except VersionConflict as conflict:
-                customer = conflict.current or self._current(attempt.customer_key)
+                current = conflict.current or self._current(attempt.customer_key)
+                read = True
                 continue
             return self._accept(outcome, attempt, now)
         raise StoreUnavailable("too much contention on one customer")
@@ -277,16 +305,11 @@ class Registrations:
     def _current(self, key: str) -> Customer:
         return self._store.get_customer(key) or Customer()
 
-    def _resume(self, earlier: Claim, attempt: _Attempt, now: datetime) -> Answer:
-        """A request with this key already won the customer: replay its answer,
-        say it is still running, or finish what it could not."""
-        stored = self._store.get_answer(attempt.caller_id, attempt.idempotency_key)
-        if stored is not None:
-            return _replay(stored, attempt.body)
+    def _complete(self, earlier: Claim, attempt: _Attempt, now: datetime) -> Answer:
+        """A request with this key won the customer and died (or gave up)
+        before its records: this one, holding the key now, writes them."""
         if earlier.request_hash != attempt.body.request_hash:
             return _problem_answer(_key_reused())
-        if now < earlier.created_at + timedelta(seconds=IN_PROGRESS_SECONDS):
-            return _problem_answer(_in_progress())
         logger.warning("completing a registration whose request died after its decision")
         registration, text = self._registration(
             earlier, attempt, decided_at=earlier.created_at, recorded_at=now
@@ -340,6 +363,7 @@ class Registrations:
                     day=self._day(now),
                 ),
             )
+        self._count_outcome(attempt, now, "accepted")
         count("RegistrationAccepted", source=claim.source.value)
         if event is not None:
             count("EventPublished", type=event.type)
@@ -357,7 +381,9 @@ class Registrations:
         problem = from_refusal(refusal)
         text = _json(problem.document())
         if problem.code == "VALIDATION_ERROR":
-            # bad input, not a decision: answered, never stored (API.md)
+            # bad input, not a decision: answered, never stored (API.md); the
+            # key is free again
+            self._store.release_answer(attempt.answer(None, None, now))
             return Answer(problem.code, text)
         self._store.save_refusal(
             attempt.answer(problem.code, text, now),
@@ -371,12 +397,33 @@ class Registrations:
                 day=self._day(now),
             ),
         )
+        self._count_outcome(attempt, now, "refused", refusal.rule, refusal.code)
         count("RegistrationRefused", rule=refusal.rule or "none", code=refusal.code)
         logger.info(
             "registration refused",
             extra={"rule": refusal.rule, "code": refusal.code, "phone": attempt.body.phone_masked},
         )
         return Answer(problem.code, text)
+
+    def _count_outcome(
+        self,
+        attempt: _Attempt,
+        now: datetime,
+        outcome: str,
+        rule: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        """The day's count for the daily report (R-REG-2), after the answer is
+        stored. A count that cannot be written is logged, not failed: the
+        decision and its audit entry stand, and the report is one short."""
+        if attempt.claimant is None:
+            return
+        scope, name = outcome_count(self._day(now), attempt.claimant, outcome, rule, code)
+        try:
+            self._store.add_count(scope, name)
+        except StoreUnavailable:
+            logger.warning("daily count not written", extra={"count": name})
+            count("DailyCountLost")
 
     def _key(self, phone: str) -> str:
         return customer_key(phone, self._settings.phone_hmac_key)
@@ -446,10 +493,42 @@ def valid_idempotency_key(key: str | None) -> bool:
     return key is not None and 1 <= len(key) <= 255 and all(" " <= ch <= "~" for ch in key)
 
 
-def _replay(stored: StoredAnswer, body: RegistrationBody) -> Answer:
+def _held(stored: StoredAnswer, body: RegistrationBody) -> Answer:
+    """The answer for a request whose key another request holds."""
     if stored.request_hash != body.request_hash:
         return _problem_answer(_key_reused())
+    if stored.body is None:
+        return _problem_answer(_in_progress())
     return Answer(stored.code, stored.body, replayed=True)
+
+
+def _signs(registrant: Registrant | None, req: WebhookRequest, now: datetime) -> bool:
+    return (
+        registrant is not None
+        and registrant.enabled
+        and req.signature is not None
+        and any(
+            verify(secret, req.signature, req.body, now.timestamp())
+            for secret in registrant.secrets_at(now)
+        )
+    )
+
+
+def _invalid_request(attempt: _Attempt, now: datetime, policy: Policy) -> Problem | None:
+    """What the rules refuse on the request alone as bad input (a missing or
+    impossible visit_at): the timing rules come first and read nothing of
+    the customer but its approvals, which never make bad input good."""
+    outcome = decide(attempt.recommendation(now), Customer(), now, policy)
+    if isinstance(outcome, Refusal) and outcome.code == "VALIDATION_ERROR":
+        return from_refusal(outcome)
+    return None
+
+
+def _id_card(shown: BrokerShown) -> str:
+    card = normalize_id_card(shown.id_card)
+    if card is None:
+        raise Failed(validation_error(FieldError("broker.id_card", "17 digits and a digit or X")))
+    return card
 
 
 def _in_progress() -> Problem:
@@ -465,6 +544,10 @@ def _key_reused() -> Problem:
         "IDEMPOTENCY_KEY_REUSED",
         "This Idempotency-Key was used with a different body within 24 hours.",
     )
+
+
+def _json_answer(problem: Problem) -> Answer:
+    return Answer(problem.code, _json(problem.document()))
 
 
 def _problem_answer(problem: Problem) -> Answer:

@@ -8,11 +8,10 @@ from chalicelib.settings import settings
 
 from . import tables
 from .errors import Stale, StoreUnavailable, VersionConflict
-from .repository import RegistrationContext, Store
+from .repository import Store
 from .tables import bind
 
 __all__ = [
-    "RegistrationContext",
     "Stale",
     "Store",
     "StoreUnavailable",

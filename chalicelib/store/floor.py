@@ -82,9 +82,3 @@ class FloorMethods:
             after = AuditItem.position >= f"{int(since.timestamp() * 1000):013d}"
             for item in AuditItem.by_day.query(day.isoformat(), range_key_condition=after):
                 yield audit_from_item(item)
-
-    def outcomes_on(self, day: date) -> Iterator[AuditEntry]:
-        """The registration outcomes of a local day (accepted and refused)."""
-        with unavailable_on_outage():
-            for item in AuditItem.by_day.query(day.isoformat()):
-                yield audit_from_item(item)

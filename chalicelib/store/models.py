@@ -184,16 +184,21 @@ class EventItem(Model):
 
 
 class IdempotencyItem(Model):
-    """The first answer to (registrant, Idempotency-Key); also the audit record."""
+    """The first answer to (registrant, Idempotency-Key); also the audit record.
+
+    Written first as a reservation (no ``body``) by the request that takes
+    the key, then replaced by that request's answer.
+    """
 
     class Meta(_Unbound):
         pass
 
     key = UnicodeAttribute(hash_key=True)
     request_hash = UnicodeAttribute()
-    code = UnicodeAttribute(null=True)  # None: accepted
-    body = UnicodeAttribute()  # the JSON answered
-    created_at = UTCDateTimeAttribute()
+    code = UnicodeAttribute(null=True)  # None: accepted (or still being decided)
+    body = UnicodeAttribute(null=True)  # the JSON answered; None: being decided
+    created_at = UTCDateTimeAttribute()  # the answer's time, or the reservation's
+    released = BooleanAttribute(null=True)  # a reservation its request gave up
     expires_at = TTLAttribute()  # clean-up only; reads compare created_at
 
 
@@ -389,6 +394,19 @@ class RosterItem(Model):
     assignments = ListAttribute(of=AssignmentMap, default=list)
     updated_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+
+
+class CounterItem(Model):
+    """Counts kept as things happen, so a report reads a few items, not the
+    period's records: ``scope`` is what is counted over (``outcomes#<day>``),
+    ``name`` what is counted (``<claimant>#accepted``)."""
+
+    class Meta(_Unbound):
+        pass
+
+    scope = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+    n = NumberAttribute(default=0)
 
 
 class JobItem(Model):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +26,9 @@ from chalicelib.rules.records import (
 )
 from chalicelib.rules.staff import Role, Staff
 
+from .answers import AnswerMethods
+from .counters import CounterMethods
+from .credentials import RegistrantCache
 from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
 from .feed import FeedMethods
@@ -34,9 +36,7 @@ from .fines import FineMethods
 from .floor import FloorMethods
 from .jobs import JobMethods
 from .mapping import (
-    answer_from_item,
     answer_item,
-    answer_key,
     audit_from_item,
     audit_item,
     broker_from_item,
@@ -55,7 +55,6 @@ from .models import (
     BrokerItem,
     CustomerItem,
     EventItem,
-    IdempotencyItem,
     RegistrantItem,
     RegistrationItem,
     StaffItem,
@@ -63,44 +62,16 @@ from .models import (
 )
 
 
-@dataclass(frozen=True)
-class RegistrationContext:
-    """Everything a registration decision reads, fetched in one round trip."""
-
-    registrant: Registrant | None
-    answer: StoredAnswer | None
-    customer: Customer | None
-
-
-class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
+class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods, FineMethods):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._registrants = RegistrantCache()
 
     @property
     def _client(self) -> Any:
         return self._connection.client
 
     # -- registration path -------------------------------------------------
-
-    def load_registration_context(
-        self, registrant_id: str, idempotency_key: str, customer_key: str | None
-    ) -> RegistrationContext:
-        """One BatchGetItem, strongly consistent, across three tables."""
-        wanted: list[tuple[type[Any], dict[str, Any]]] = [
-            (RegistrantItem, {"registrant_id": {"S": registrant_id}}),
-            (IdempotencyItem, {"key": {"S": answer_key(registrant_id, idempotency_key)}}),
-        ]
-        if customer_key is not None:
-            wanted.append((CustomerItem, {"customer_key": {"S": customer_key}}))
-        found = self._batch_get(wanted)
-        registrant = found.get(RegistrantItem)
-        answer = found.get(IdempotencyItem)
-        customer = found.get(CustomerItem)
-        return RegistrationContext(
-            registrant=registrant_from_item(registrant) if registrant else None,
-            answer=answer_from_item(answer) if answer else None,
-            customer=customer_from_item(customer) if customer else None,
-        )
 
     def commit_customer(
         self, customer_key: str, phone: str, customer: Customer, now: datetime
@@ -238,17 +209,16 @@ class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
                 for i in AuditItem.query(subject, consistent_read=True, limit=limit)
             ]
 
-    def get_answer(self, registrant_id: str, idempotency_key: str) -> StoredAnswer | None:
-        with unavailable_on_outage():
-            try:
-                item = IdempotencyItem.get(
-                    answer_key(registrant_id, idempotency_key), consistent_read=True
-                )
-            except IdempotencyItem.DoesNotExist:
-                return None
-        return answer_from_item(item)
-
     # -- reads for registrants ----------------------------------------------
+
+    def signing_registrant(
+        self, registrant_id: str, now: datetime, *, fresh: bool = False
+    ) -> tuple[Registrant | None, bool]:
+        """The registrant to authenticate a request with, and whether it is
+        a copy this instance kept (see credentials.py); ``fresh`` reads it."""
+        if fresh:
+            self._registrants.forget(registrant_id)
+        return self._registrants.get(registrant_id, now, lambda: self.get_registrant(registrant_id))
 
     def get_registrant(self, registrant_id: str) -> Registrant | None:
         with unavailable_on_outage():
@@ -260,6 +230,7 @@ class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
 
     def set_registrant_enabled(self, registrant_id: str, enabled: bool) -> Registrant | None:
         """Enable or disable an existing registrant; None when there is none."""
+        self._registrants.forget(registrant_id)
         item = RegistrantItem(registrant_id=registrant_id)
         try:
             with unavailable_on_outage():
@@ -281,6 +252,7 @@ class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
             )
 
     def put_registrant(self, registrant: Registrant, created_at: datetime) -> None:
+        self._registrants.forget(registrant.registrant_id)
         with unavailable_on_outage():
             RegistrantItem(
                 registrant_id=registrant.registrant_id,
@@ -297,6 +269,7 @@ class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
         self, registrant_id: str, secret: str, previous_until: datetime
     ) -> Registrant | None:
         """The new secret signs from now on; the current one until ``previous_until``."""
+        self._registrants.forget(registrant_id)
         item = RegistrantItem(registrant_id=registrant_id)
         try:
             with unavailable_on_outage():
@@ -462,27 +435,7 @@ class Store(FloorMethods, FeedMethods, JobMethods, FineMethods):
                 page.append((item.position, event_from_item(item)))
         return page
 
-    # -- batches PynamoDB cannot make across tables -----------------------------
-
-    def _batch_get(self, wanted: list[tuple[type[Any], dict[str, Any]]]) -> dict[type[Any], Any]:
-        by_table = {model.Meta.table_name: model for model, _ in wanted}
-        request: dict[str, Any] = {
-            model.Meta.table_name: {"Keys": [key], "ConsistentRead": True} for model, key in wanted
-        }
-        found: dict[type[Any], Any] = {}
-        for attempt in range(BATCH_ATTEMPTS):
-            with unavailable_on_outage():
-                reply = self._client.batch_get_item(
-                    RequestItems=request, ReturnConsumedCapacity="TOTAL"
-                )
-            for table, items in reply.get("Responses", {}).items():
-                for raw in items:
-                    found[by_table[table]] = by_table[table].from_raw_data(raw)
-            request = reply.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            _back_off(attempt)
-        raise StoreUnavailable("batch read left unprocessed keys")
+    # -- a batch PynamoDB cannot make across tables -----------------------------
 
     def _batch_put(self, items: list[Any]) -> None:
         request: dict[str, Any] = {}

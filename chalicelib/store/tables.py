@@ -11,6 +11,7 @@ from chalicelib.settings import Settings
 from .models import (
     AuditItem,
     BrokerItem,
+    CounterItem,
     CustomerItem,
     EventItem,
     FineItem,
@@ -38,6 +39,7 @@ TABLES: dict[type[Any], str] = {
     RosterItem: "rosters",
     JobItem: "jobs",
     FineItem: "fines",
+    CounterItem: "counters",
 }
 
 ALL_MODELS: tuple[type[Any], ...] = tuple(TABLES)

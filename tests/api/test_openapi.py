@@ -527,25 +527,38 @@ def recommendation_limit(ctx: Ctx) -> Any:
     return r
 
 
-def died_after_deciding(ctx: Ctx) -> tuple[Any, Any]:
-    """The decisive write lands, the records after it do not: 503, then a
-    retry with the same key within 30 s is 409 IDEMPOTENCY_IN_PROGRESS."""
+def died_after_deciding(ctx: Ctx) -> Any:
+    """The decisive write lands and the function dies before its records (a
+    timeout: nothing runs after it); a retry with the same key within 30 s
+    is 409 IDEMPOTENCY_IN_PROGRESS."""
     who = channel(ctx)
-    fail_once(ctx, Store, "save_acceptance")
-    unavailable = ctx.api.register(who, body(visit_at=VISITED), key="k-died")
-    in_progress = ctx.api.register(who, body(visit_at=VISITED), key="k-died")
-    return unavailable, in_progress
+    original = Store.save_acceptance
+    died: list[bool] = []
+
+    def dies_once(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not died:
+            died.append(True)
+            raise RuntimeError("the function timed out")
+        return original(self, *args, **kwargs)
+
+    ctx.monkeypatch.setattr(Store, "save_acceptance", dies_once)
+    ctx.api.register(who, body(visit_at=VISITED), key="k-died")
+    return ctx.api.register(who, body(visit_at=VISITED), key="k-died")
 
 
 def in_progress(ctx: Ctx) -> Any:
-    r = died_after_deciding(ctx)[1]
+    r = died_after_deciding(ctx)
     assert payload(r)["error"]["code"] == "IDEMPOTENCY_IN_PROGRESS"
     return r
 
 
 def unavailable_post(ctx: Ctx) -> list[Any]:
-    first = died_after_deciding(ctx)[0]
-    fail_once(ctx, Store, "load_registration_context")
+    """503 after the decisive write (its records could not be saved), and
+    503 before any decision (the key could not be taken)."""
+    fail_once(ctx, Store, "save_acceptance")
+    first = ctx.api.register(channel(ctx), body(visit_at=VISITED), key="k-decided")
+    assert "decided" in payload(first)["error"]["message"]
+    fail_once(ctx, Store, "reserve_answer")
     second = ctx.api.register(channel(ctx), body(phone="13900001111", visit_at=VISITED))
     return [first, second]
 
@@ -695,7 +708,7 @@ def unavailable_get(path: str) -> Callable[[Ctx], Any]:
     def run(ctx: Ctx) -> Any:
         who = channel(ctx)
         target = url(ctx, path, who)
-        fail_once(ctx, Store, "get_registrant")
+        fail_once(ctx, Store, "signing_registrant")
         return ctx.api.get(who, target)
 
     run.__name__ = "unavailable_get"
@@ -787,7 +800,7 @@ def walk_in_internal(ctx: Ctx) -> Any:
 
 
 def walk_in_unavailable(ctx: Ctx) -> Any:
-    fail_once(ctx, Store, "load_registration_context")
+    fail_once(ctx, Store, "reserve_answer")
     return staff_post(ctx, CONSULTANT_REGISTRATIONS, Role.CONSULTANT, walk_in_doc(), "k-1")
 
 

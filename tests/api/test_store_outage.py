@@ -36,11 +36,11 @@ def throttle(api):
 
     yield install
     client.meta.events.unregister("before-call.dynamodb.*", unique_id="throttle")
-    for op in ("BatchGetItem", "PutItem", "BatchWriteItem"):
+    for op in ("GetItem", "BatchGetItem", "PutItem", "BatchWriteItem"):
         client.meta.events.unregister(f"before-call.dynamodb.{op}", unique_id="throttle")
 
 
-@pytest.mark.parametrize("operation", ["BatchGetItem", "PutItem"])
+@pytest.mark.parametrize("operation", ["GetItem", "PutItem"])
 def test_throttled_store_answers_503_with_retry_after_and_writes_nothing(api, throttle, operation):
     channel = api.registrant(Source.CHANNEL)
     before = snapshot()

@@ -26,6 +26,7 @@ from chalicelib.services.registrations import Answer, WebhookRequest
 from chalicelib.settings import settings
 from chalicelib.signing import signature_header
 from chalicelib.store import Store, VersionConflict
+from chalicelib.store.answers import Reservation
 from tests.support import body, encode, make_registrant, shanghai
 
 pytestmark = pytest.mark.dynalite
@@ -85,6 +86,25 @@ class LostWrites:
                 raise
 
         monkeypatch.setattr(store, "commit_customer", counting)
+
+
+class HeldKeys:
+    """Counts the key reservations that found the key taken: proof that
+    requests with one Idempotency-Key really met."""
+
+    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        reserve = store.reserve_answer
+
+        def counting(*args: Any, **kwargs: Any) -> Reservation:
+            reservation = reserve(*args, **kwargs)
+            if reservation.held is not None:
+                with self._lock:
+                    self.count += 1
+            return reservation
+
+        monkeypatch.setattr(store, "reserve_answer", counting)
 
 
 def register(request: WebhookRequest, now: datetime = NOW) -> Answer:
@@ -223,7 +243,7 @@ def test_same_idempotency_key_from_two_threads_never_creates_two_claims(
     Idempotency-Key, same body) twice at once, 100 times over. The customer
     ends with exactly one claim; one answer is the 201, the other either the
     same 201 replayed byte for byte or 409 IDEMPOTENCY_IN_PROGRESS."""
-    lost = LostWrites(dynalite, monkeypatch)
+    held = HeldKeys(dynalite, monkeypatch)
     (channel,) = channels(dynalite, 1)
     rounds = 100
     outcomes: Counter[str] = Counter()
@@ -246,5 +266,66 @@ def test_same_idempotency_key_from_two_threads_never_creates_two_claims(
             bad.append(f"round {n}: the 201 names another registration than the stored claim")
         outcomes["replayed" if same_201 else "in progress"] += 1
     assert not bad, f"{len(bad)} of {rounds} rounds broke idempotency:\n" + "\n".join(bad[:20])
-    # not vacuous: in some rounds both copies reached the conditional write
-    assert lost.count > 0, f"the two copies never met at a conditional write ({outcomes})"
+    # not vacuous: in some rounds both copies reached the key before either answered
+    assert outcomes["in progress"] > 0, f"the two copies never met ({outcomes})"
+    assert held.count == rounds, f"{held.count} second copies found the key taken"
+
+
+@pytest.mark.usefixtures("tight_switching")
+def test_one_key_with_two_bodies_from_eight_threads_is_one_decision(
+    dynalite: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idempotency (API.md) and R-DUP-1: one registrant sends one
+    Idempotency-Key with two bodies that differ only in the phone, each from
+    four threads at once, 200 times over. Each round exactly one request is
+    decided (one 201, one registration stored); the others with its body get
+    the same 201 replayed or 409 IDEMPOTENCY_IN_PROGRESS, those with the other
+    body 422 IDEMPOTENCY_KEY_REUSED, and the other phone stays unclaimed. A
+    later retry of the winner replays it; one of the loser's body is 422."""
+    held = HeldKeys(dynalite, monkeypatch)
+    (channel,) = channels(dynalite, 1)
+    rounds = 200
+    seen: Counter[str] = Counter()
+    bad: list[str] = []
+    for n in range(rounds):
+        phones = (phone(30_000 + 2 * n), phone(30_001 + 2 * n))
+        key = f"two-bodies-{n}"
+        requests = [signed(channel, p, key) for p in phones for _ in range(4)]
+        answers = fire_together([lambda q=q: register(q) for q in requests])
+
+        won = winners(answers)
+        if not won:
+            bad.append(f"round {n}: nothing decided ({[a.code for a in answers]})")
+            continue
+        winning_body = won[0] // 4
+        ids = {registration_id(answers[i]) for i in won}
+        mine = [answers[i].code for i in range(8) if i // 4 == winning_body and i not in won]
+        theirs = [answers[i].code for i in range(8) if i // 4 != winning_body]
+        stored = [stored_customer(p) for p in phones]
+        claims = [c.claims if c else () for c in stored]
+        if (
+            len(ids) != 1
+            or set(mine) - {IN_PROGRESS}
+            or set(theirs) != {"IDEMPOTENCY_KEY_REUSED"}
+            or len(claims[winning_body]) != 1
+            or claims[1 - winning_body]
+            or dynalite.get_registration(channel.registrant_id, next(iter(ids))) is None
+        ):
+            bad.append(
+                f"round {n}: 201s {len(won)} ({len(ids)} ids), same body {mine}, "
+                f"other body {theirs}, claims {[len(c) for c in claims]}"
+            )
+            continue
+        seen["in progress"] += mine.count(IN_PROGRESS)
+        retry = register(requests[winning_body * 4])
+        other = register(requests[(1 - winning_body) * 4])
+        if (retry.code, retry.body, retry.replayed) != (None, answers[won[0]].body, True):
+            bad.append(f"round {n}: the winner's retry was not its replay ({retry.code})")
+        if other.code != "IDEMPOTENCY_KEY_REUSED":
+            bad.append(f"round {n}: the other body's retry answered {other.code}")
+    assert not bad, f"{len(bad)} of {rounds} rounds broke one key, one decision:\n" + "\n".join(
+        bad[:20]
+    )
+    # not vacuous: the eight met at the key, and some while it was being decided
+    assert held.count >= rounds * 7, f"only {held.count} reservations found the key taken"
+    assert seen["in progress"] > 0, "no request ever arrived while the key was being decided"

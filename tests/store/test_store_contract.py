@@ -13,6 +13,7 @@ from chalicelib.rules.policy import Policy
 from chalicelib.rules.reclaim import reclaimed
 from chalicelib.rules.records import AuditEntry, StoredAnswer
 from chalicelib.store import Store, VersionConflict
+from chalicelib.store.answers import Reservation
 from tests.support import make_registrant, shanghai
 
 NOW = shanghai("2026-11-27 10:00")
@@ -53,18 +54,85 @@ def audit(at=NOW, entry_id="au_1", subject="customer:k1"):
     return AuditEntry(subject, entry_id, at, "registration.refused", "reg_a", "req-1", "R-DUP-1")
 
 
-def test_one_round_trip_reads_registrant_answer_and_customer(store):
-    registrant = make_registrant(Source.CHANNEL)
-    store.put_registrant(registrant, NOW)
-    store.commit_customer("k1", "13812345678", Customer().with_claim(claim("rg_1")), NOW)
-    answer = StoredAnswer(registrant.registrant_id, "key-1", "h", "DUPLICATE_LIVE_CLAIM", "{}", NOW)
+def pending(key="key-1", at=NOW, request_hash="h"):
+    """A reservation: the answer of a request still being decided."""
+    return StoredAnswer("reg_a", key, request_hash, None, None, at)
+
+
+STALE_BEFORE = NOW - timedelta(seconds=30)
+
+
+def test_a_free_key_is_reserved_and_the_next_reservation_sees_it_held(store):
+    assert store.reserve_answer(pending(), stale_before=STALE_BEFORE) == Reservation()
+    later = pending(at=NOW + timedelta(seconds=1), request_hash="other")
+    held = store.reserve_answer(later, stale_before=STALE_BEFORE).held
+    assert held == pending()
+    assert held.pending
+
+
+def test_a_stored_answer_holds_its_key_for_24_hours(store):
+    answer = StoredAnswer("reg_a", "key-1", "h", "DUPLICATE_LIVE_CLAIM", "{}", NOW)
     store.save_refusal(answer, audit())
-    ctx = store.load_registration_context(registrant.registrant_id, "key-1", "k1")
-    assert ctx.registrant == registrant
-    assert ctx.answer == answer
-    assert ctx.customer.claims[0].registration_id == "rg_1"
-    empty = store.load_registration_context("reg_nobody", "key-2", "k2")
-    assert (empty.registrant, empty.answer, empty.customer) == (None, None, None)
+    just_before = pending(at=NOW + timedelta(hours=24) - timedelta(seconds=1))
+    assert store.reserve_answer(just_before, stale_before=STALE_BEFORE).held == answer
+    at_24_hours = pending(at=NOW + timedelta(hours=24))
+    assert store.reserve_answer(at_24_hours, stale_before=NOW) == Reservation()
+    assert store.get_answer("reg_a", "key-1") == at_24_hours
+
+
+def test_a_stale_reservation_is_taken_over_and_a_fresh_one_is_not(store):
+    store.reserve_answer(pending(), stale_before=STALE_BEFORE)
+    retry = pending(at=NOW + timedelta(seconds=29))
+    fresh = store.reserve_answer(retry, stale_before=NOW - timedelta(seconds=1))
+    assert fresh.held == pending()
+    late = pending(at=NOW + timedelta(seconds=31))
+    taken = store.reserve_answer(late, stale_before=NOW + timedelta(seconds=1))
+    assert taken == Reservation(taken_over=True)
+    assert store.get_answer("reg_a", "key-1") == late
+
+
+def test_a_released_reservation_is_taken_over_at_once(store):
+    store.reserve_answer(pending(), stale_before=STALE_BEFORE)
+    store.release_answer(pending(at=NOW - timedelta(seconds=5)))  # not its own: no effect
+    retry = pending(at=NOW + timedelta(seconds=1))
+    assert store.reserve_answer(retry, stale_before=STALE_BEFORE).held == pending()
+    store.release_answer(pending())
+    assert store.reserve_answer(retry, stale_before=STALE_BEFORE) == Reservation(taken_over=True)
+
+
+def test_a_key_with_an_answer_cannot_be_released(store):
+    answer = StoredAnswer("reg_a", "key-1", "h", None, '{"ok":1}', NOW)
+    store.save_refusal(answer, audit())
+    store.release_answer(pending())
+    assert store.get_answer("reg_a", "key-1") == answer
+
+
+def test_a_registrant_is_kept_ten_seconds_for_signing_and_forgotten_when_written(store):
+    registrant = make_registrant(Source.CHANNEL)
+    assert store.signing_registrant(registrant.registrant_id, NOW) == (None, False)
+    store.put_registrant(registrant, NOW)
+    assert store.signing_registrant(registrant.registrant_id, NOW) == (registrant, False)
+    assert store.signing_registrant(registrant.registrant_id, NOW + timedelta(seconds=9)) == (
+        registrant,
+        True,
+    )
+    store.set_registrant_enabled(registrant.registrant_id, False)
+    found, kept = store.signing_registrant(registrant.registrant_id, NOW + timedelta(seconds=9))
+    assert (found.enabled, kept) == (False, False)
+    later = NOW + timedelta(seconds=19)
+    assert store.signing_registrant(registrant.registrant_id, later)[1] is False
+
+
+def test_counts_add_up_per_scope(store):
+    store.add_count("outcomes#2026-11-27", "reg_a#accepted")
+    store.add_count("outcomes#2026-11-27", "reg_a#accepted")
+    store.add_count("outcomes#2026-11-27", "reg_b#refused#R-DUP-1#DUPLICATE_LIVE_CLAIM", 3)
+    store.add_count("outcomes#2026-11-28", "reg_a#accepted")
+    assert store.counts("outcomes#2026-11-27") == {
+        "reg_a#accepted": 2,
+        "reg_b#refused#R-DUP-1#DUPLICATE_LIVE_CLAIM": 3,
+    }
+    assert store.counts("outcomes#2026-11-29") == {}
 
 
 def test_audit_trail_is_appended_in_order_and_never_overwritten(store):
