@@ -13,9 +13,9 @@ BatchWriteItem of the records, the day's count), refused 4, replayed 1.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -102,6 +102,7 @@ class _Attempt:
     idempotency_key: str
     body: RegistrationBody
     customer_key: str
+    broker_certified_at: datetime | None = None  # R-REG-4, for a broker's customer
 
     def recommendation(self, now: datetime) -> Recommendation:
         return Recommendation(
@@ -111,6 +112,7 @@ class _Attempt:
             visit_at=self.body.visit_at,
             idempotency_key=self.idempotency_key,
             request_hash=self.body.request_hash,
+            broker_certified_at=self.broker_certified_at,
         )
 
     def audit(
@@ -202,13 +204,13 @@ class Registrations:
             if broker is None:
                 return self._decide_once(attempt, now)
             card = _id_card(broker)
-            return self._decide_once(attempt, now, lambda: self._broker_refusal(broker, card, now))
+            found = self._store.get_broker(broker.broker_id)
+            refusal = check_broker(found, id_card_key(card, self._settings.phone_hmac_key), now)
+            if found is not None:
+                attempt = replace(attempt, broker_certified_at=found.certified_at)
+            return self._decide_once(attempt, now, refusal)
         except Failed as failed:
             return _problem_answer(failed.problem)
-
-    def _broker_refusal(self, shown: BrokerShown, card: str, now: datetime) -> Refusal | None:
-        broker = self._store.get_broker(shown.broker_id)
-        return check_broker(broker, id_card_key(card, self._settings.phone_hmac_key), now)
 
     def _register(self, req: WebhookRequest, now: datetime) -> Answer:
         check_json(req)
@@ -243,10 +245,11 @@ class Registrations:
         self,
         attempt: _Attempt,
         now: datetime,
-        refused_before: Callable[[], Refusal | None] | None = None,
+        refusal: Refusal | None = None,
     ) -> Answer:
-        """Take the key, then decide: the other requests with this key get its
-        answer, or 409 while it is being decided, or 422 for another body."""
+        """Take the key, then decide (or give ``refusal``, found before): the
+        other requests with this key get its answer, or 409 while it is being
+        decided, or 422 for another body."""
         invalid = _invalid_request(attempt, now, self._policy)
         if invalid is not None:  # bad input, not a decision: answered, never stored
             return _json_answer(invalid)
@@ -256,7 +259,6 @@ class Registrations:
         if reservation.held is not None:
             return _held(reservation.held, attempt.body)
         try:
-            refusal = refused_before() if refused_before else None
             if refusal is not None:
                 return self._refuse(refusal, attempt, now)
             # a request with this key died or gave up: what it decided is on the customer

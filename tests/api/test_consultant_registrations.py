@@ -15,7 +15,7 @@ from chalicelib.services import brokers, staff
 from chalicelib.settings import settings
 from scripts import admin
 from tests.conftest import payload
-from tests.support import body
+from tests.support import body, shanghai
 
 TODAY_VISIT = "2026-11-27T09:30:00+08:00"  # the clock stands at 10:00 Shanghai
 CARD = "37010219800101001X"
@@ -50,8 +50,10 @@ def certify(now: datetime, store, card=CARD, **kw):
     )
 
 
-def broker_registration(api, consultant, broker_id, card=CARD, phone="138 1234 5678"):
-    doc = {**body(phone, TODAY_VISIT), "broker": {"broker_id": broker_id, "id_card": card}}
+def broker_registration(
+    api, consultant, broker_id, card=CARD, phone="138 1234 5678", visit=TODAY_VISIT
+):
+    doc = {**body(phone, visit), "broker": {"broker_id": broker_id, "id_card": card}}
     return post(api, "/v1/consultant-registrations", consultant, doc)
 
 
@@ -148,6 +150,35 @@ def test_broker_certified_one_second_after_the_registration_is_not_recognized(ap
     r = broker_registration(api, token(api, Role.CONSULTANT), broker.broker_id)
     assert (r.status_code, payload(r)["error"]["code"]) == (409, "BROKER_NOT_CERTIFIED")
     assert payload(r)["error"]["rule"] == "R-REG-4"
+
+
+@pytest.mark.parametrize(
+    ("certified", "status", "code"),
+    [("2026-12-07 14:59", 201, None), ("2026-12-07 15:00", 409, "BROKER_NOT_CERTIFIED")],
+)
+def test_broker_certified_after_the_customers_deal_is_not_recognized_for_them(
+    api, clock, certified, status, code
+):
+    """R-REG-4 (先成交后认定为经纪人的不予承认): a channel's customer buys on
+    7 December at 15:00; once the channel's protection has ended, a broker
+    certified before the deal recommends them (the second recommendation), a
+    broker certified at the deal or after it is refused with R-REG-4."""
+    channel = api.registrant(Source.CHANNEL)
+    assert api.register(channel, body(visit_at=TODAY_VISIT)).status_code == 201
+    clock.move_to(shanghai(certified))
+    broker = certify(datetime.now(UTC), api.store)
+    clock.move_to(shanghai("2026-12-07 15:00"))
+    manager = token(api, Role.SALES_MANAGER)
+    assert post(api, "/v1/deals", manager, {"phone": "13812345678"}).status_code == 201
+    clock.move_to(shanghai("2027-01-26 10:00"))  # the channel's protection has just ended
+    r = broker_registration(
+        api, token(api, Role.CONSULTANT), broker.broker_id, visit="2027-01-26T09:30:00+08:00"
+    )
+    assert r.status_code == status, r.body
+    if code is None:
+        assert payload(r)["protection"]["ordinal"] == 2
+    else:
+        assert (payload(r)["error"]["code"], payload(r)["error"]["rule"]) == (code, "R-REG-4")
 
 
 def test_wrong_id_card_is_a_mismatch(api):
