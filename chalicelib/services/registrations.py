@@ -2,7 +2,7 @@
 
 One (caller, Idempotency-Key) is one decision: the request reserves the key
 with a conditional put before it decides, so two requests with one key
-never both decide, whatever phones their bodies name (docs/decisions/0005).
+never both decide, whatever phones their bodies name (docs/decisions/0007).
 
 Requests to the store per registration of a new customer by a registrant
 this instance has seen in the last 10 s (see docs/benchmarks.md): accepted 4
