@@ -239,3 +239,37 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_the_csv(api, floor):
     r = floor.admin.get(f"/v1/reports/daily?date={TODAY}&format=csv")
     rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
     assert rows[0]["报备方名称"].startswith("'=")
+
+
+def test_the_daily_report_costs_the_same_on_a_busy_day(api, floor):
+    """R-REG-2: the report reads counts kept as registrations are decided, not
+    the day's registrations: 2 or 40 of them, the same DynamoDB requests."""
+    channel = api.registrant(Source.CHANNEL, name="好房渠道")
+    calls: list[str] = []
+
+    def report_requests() -> list[str]:
+        client = api.store._connection.client
+        client.meta.events.register("before-call.dynamodb", _record(calls), unique_id="count")
+        try:
+            calls.clear()
+            assert floor.admin.get(f"/v1/reports/daily?date={TODAY}").status_code == 200
+            return sorted(calls)
+        finally:
+            client.meta.events.unregister("before-call.dynamodb", unique_id="count")
+
+    for n in range(2):
+        api.register(channel, body(phone=f"1391234{n:04d}", visit_at=VISITED))
+    quiet = report_requests()
+    for n in range(2, 40):
+        api.register(channel, body(phone=f"1391234{n:04d}", visit_at=VISITED))
+    busy = report_requests()
+    assert busy == quiet
+    rows = payload(floor.admin.get(f"/v1/reports/daily?date={TODAY}"))["rows"]
+    assert [row["accepted"] for row in rows] == [40]
+
+
+def _record(calls: list[str]):  # type: ignore[no-untyped-def]
+    def before_call(model, **_):  # type: ignore[no-untyped-def]
+        calls.append(model.name)
+
+    return before_call

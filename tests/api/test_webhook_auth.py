@@ -99,3 +99,45 @@ def test_reads_need_a_signature_too(api):
         "/v1/events", headers={"X-Registrant-Id": "reg_x", "X-Signature": "t=1,v1=0"}
     )
     assert r.status_code == 401
+
+
+def another_instance():
+    """The store as another Lambda instance holds it: its own kept registrants."""
+    from chalicelib.settings import settings
+    from chalicelib.store import Store
+    from chalicelib.store.tables import bind
+
+    return Store(bind(settings()))
+
+
+def test_a_registrant_disabled_on_another_instance_is_refused_within_10_seconds(api, clock):
+    """Credentials are kept 10 s per instance (README): a registrant Party A
+    disables elsewhere may register here for up to 10 s, never longer."""
+    channel = api.registrant(Source.CHANNEL)
+    assert api.register(channel, body("13800000001", VISIT)).status_code == 201
+    another_instance().set_registrant_enabled(channel.registrant_id, False)
+    clock.shift(timedelta(seconds=9))
+    assert api.register(channel, body("13800000002", VISIT)).status_code == 201
+    clock.shift(timedelta(seconds=1))
+    r = api.register(channel, body("13800000003", VISIT))
+    assert (r.status_code, payload(r)["error"]["code"]) == (401, "UNAUTHENTICATED")
+
+
+def test_a_registrant_disabled_on_this_instance_is_refused_at_once(api):
+    channel = api.registrant(Source.CHANNEL)
+    assert api.register(channel, body("13800000001", VISIT)).status_code == 201
+    api.store.set_registrant_enabled(channel.registrant_id, False)
+    assert api.register(channel, body("13800000002", VISIT)).status_code == 401
+
+
+def test_a_secret_rotated_on_another_instance_signs_here_at_once(api, clock):
+    """A signature that fails against the kept credentials is checked against
+    a fresh read, so the new secret works everywhere from the rotation on."""
+    channel = api.registrant(Source.CHANNEL)
+    assert api.register(channel, body("13800000001", VISIT)).status_code == 201
+    another_instance().rotate_registrant_secret(
+        channel.registrant_id, "new-secret-0123456789", datetime.now(UTC) + timedelta(hours=24)
+    )
+    raw = encode(body("13800000002", VISIT))
+    headers = signed_headers(channel, raw, secret="new-secret-0123456789")
+    assert api.client.http.post("/v1/registrations", headers=headers, body=raw).status_code == 201
