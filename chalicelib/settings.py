@@ -18,6 +18,12 @@ class SettingsError(RuntimeError):
     """The stage's configuration is missing a value or has a wrong one."""
 
 
+# the stages that may store registrant signing secrets unsealed (no KMS key):
+# the local stack, the test suite and the benchmarks, whose registrants are
+# all made up; any other stage refuses to store one without its key
+PLAINTEXT_STAGES = frozenset({"local", "test", "bench"})
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str
@@ -37,9 +43,17 @@ class Settings:
     # attempts in an hour, this share of them refused as duplicates
     probe_min_attempts: int
     probe_duplicate_share: float
+    # the KMS key (id, ARN or alias) that seals registrant signing secrets at
+    # rest (store/sealing.py); None: kept as they are, allowed only on
+    # PLAINTEXT_STAGES
+    registrant_secrets_key: str | None = None
 
     def table_name(self, table: str) -> str:
         return f"{self.table_prefix}-{table}"
+
+    @property
+    def plaintext_secrets_allowed(self) -> bool:
+        return self.stage in PLAINTEXT_STAGES
 
 
 @cache
@@ -69,6 +83,7 @@ def settings() -> Settings:
         tracing=env.get("POWERTOOLS_TRACE_DISABLED", "true").lower() != "true",
         probe_min_attempts=int(env.get("PROBE_MIN_ATTEMPTS", "20")),
         probe_duplicate_share=float(env.get("PROBE_DUPLICATE_SHARE", "0.5")),
+        registrant_secrets_key=env.get("REGISTRANT_SECRETS_KEY_ID") or None,
     )
 
 

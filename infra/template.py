@@ -3,8 +3,10 @@
 Chalice declares the functions, the API, the schedules and the roles; this
 adds what `.chalice/` cannot: every DynamoDB table (read off the PynamoDB
 models, so the template and the code cannot disagree on a key or an index),
-the jobs' dead-letter queue and on-failure destinations, the alarms, and the
-SSM parameter name of the phone-HMAC key. Chalice deep-merges dicts and
+the jobs' dead-letter queue and on-failure destinations, the alarms, the
+SSM parameter name of the phone-HMAC key, and the KMS key that seals
+registrant signing secrets at rest (store/sealing.py; decision 0006) with
+its alias, given to the API function only. Chalice deep-merges dicts and
 replaces lists, so the stream handler's event source is pointed at the
 idempotency table by reference here.
 """
@@ -26,6 +28,8 @@ FUNCTIONS = {  # Chalice's logical ids
 }
 JOBS = ("ExpirySweep", "MonthlyReclaim", "DuplicateWatch")  # async: retried, then the DLQ
 STREAMED = IdempotencyItem  # the table whose TTL deletions the stream handler sees
+SECRETS_KEY = "RegistrantSecretsKey"  # its logical id; .chalice/policy-api.json grants its use
+ACCOUNT_ROOT = "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
 API_5XX_PER_5_MINUTES = 5
 DIMENSION_SETS_PER_ALARM = 4  # a table or an index: 2 metrics each, + their sum <= 10
 NAMESPACE = "SalesOffice"
@@ -44,6 +48,7 @@ def merge_template(stage: str) -> dict[str, Any]:
         resources[logical_id(table)] = _table(model, table, stage)
     resources.update(_dead_letters())
     resources.update(_alarms(stage))
+    resources.update(_secrets_key(stage))
     stream = {
         "Properties": {
             "Events": {
@@ -73,6 +78,8 @@ def merge_template(stage: str) -> dict[str, Any]:
             # recreated after a failed first deploy) never collide
             "TABLE_PREFIX": {"Ref": "AWS::StackName"},
         }
+        if function == FUNCTIONS["api_handler"]:  # the only reader and writer of registrants
+            environment["REGISTRANT_SECRETS_KEY_ID"] = {"Fn::GetAtt": [SECRETS_KEY, "Arn"]}
         entry = resources.setdefault(function, {"Properties": {}})
         entry["Properties"]["Environment"] = {"Variables": environment}
     return {
@@ -142,6 +149,46 @@ def ttl_attribute(model: Any) -> str | None:
 
 def _hash_first(keys: list[dict[str, str]]) -> list[dict[str, str]]:
     return sorted(keys, key=lambda k: k["KeyType"] != "HASH")
+
+
+def _secrets_key(stage: str) -> dict[str, Any]:
+    """The key that seals registrant signing secrets: rotated yearly by KMS,
+    administered by the account (IAM policies grant its use), kept in prod
+    through stack deletion (without it every stored secret is lost)."""
+    retain = "Retain" if stage == "prod" else "Delete"
+    return {
+        SECRETS_KEY: {
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": retain,
+            "UpdateReplacePolicy": retain,
+            "Properties": {
+                "Description": {"Fn::Sub": "${AWS::StackName}: registrant signing secrets"},
+                "KeySpec": "SYMMETRIC_DEFAULT",
+                "KeyUsage": "ENCRYPT_DECRYPT",
+                "EnableKeyRotation": True,
+                "PendingWindowInDays": 30 if stage == "prod" else 7,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "TheAccountAdministersItAndIamGrantsItsUse",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": {"Fn::Sub": ACCOUNT_ROOT}},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                },
+            },
+        },
+        f"{SECRETS_KEY}Alias": {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {
+                "AliasName": {"Fn::Sub": "alias/${AWS::StackName}-registrant-secrets"},
+                "TargetKeyId": {"Ref": SECRETS_KEY},
+            },
+        },
+    }
 
 
 def _dead_letters() -> dict[str, Any]:

@@ -3,6 +3,7 @@
     .venv/bin/python scripts/admin.py create-tables
     .venv/bin/python scripts/admin.py create-registrant --kind channel --name "渠道甲"
     .venv/bin/python scripts/admin.py rotate-registrant-secret reg_...
+    .venv/bin/python scripts/admin.py seal-registrant-secrets
     .venv/bin/python scripts/admin.py disable-registrant reg_...
     .venv/bin/python scripts/admin.py create-staff --role party_a_admin --name "甲方管理员"
     .venv/bin/python scripts/admin.py issue-token stf_...
@@ -12,7 +13,10 @@
     .venv/bin/python scripts/admin.py revoke-broker brk_...
     .venv/bin/python scripts/admin.py run-sweep | run-reclaim | run-duplicate-watch
 
-Secrets and tokens are printed once and never stored in the clear.
+Secrets and tokens are printed once. A staff token is stored only as a hash.
+A registrant's signing secret must stay readable (every request's HMAC is
+checked with it): a deployed stage stores it encrypted with the stage's KMS
+key (REGISTRANT_SECRETS_KEY_ID; docs/deploy.md), the local stage as it is.
 The stage comes from the environment: STAGE / TABLE_PREFIX / AWS_REGION and,
 for the embedded store of `make run`, DYNAMODB_ENDPOINT (see README).
 """
@@ -33,7 +37,7 @@ from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.services import brokers, container, registrants, staff
-from chalicelib.settings import settings
+from chalicelib.settings import SettingsError, settings
 from chalicelib.store import create_tables, store
 
 
@@ -53,6 +57,10 @@ def parser() -> argparse.ArgumentParser:
     rotate.add_argument("registrant_id")
     rotate.add_argument(
         "--at-once", action="store_true", help="the old secret stops now (it leaked)"
+    )
+    commands.add_parser(
+        "seal-registrant-secrets",
+        help="encrypt with the stage's KMS key the secrets stored before it had one",
     )
     person = commands.add_parser("create-staff", help="a staff member and a first token")
     person.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -101,6 +109,8 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR09
             if r.previous_secret_until
             else None,
         }
+    if command == "seal-registrant-secrets":
+        return {"sealed": store().seal_registrant_secrets()}
     if command == "create-staff":
         s = staff.create_staff(store(), args.name, Role(args.role), now)
         token = staff.issue_token(store(), s.staff_id, now)
@@ -163,6 +173,15 @@ def broker_json(b: Broker, now: datetime) -> dict[str, Any]:
     }
 
 
+def kept(shown: dict[str, Any]) -> str:
+    """What the store keeps of what was just shown: true for each kind."""
+    if "token" in shown:
+        return "The store keeps only a hash of the token."
+    if settings().registrant_secrets_key:
+        return "The store keeps the secret encrypted with the stage's KMS key (to verify HMACs)."
+    return "The store keeps the secret unencrypted (this stage has no KMS key) to verify HMACs."
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -170,9 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     except Failed as failed:
         print(f"error: {failed.problem.message}", file=sys.stderr)
         return 1
+    except SettingsError as wrong:
+        print(f"error: {wrong}", file=sys.stderr)
+        return 1
     print(result if isinstance(result, str) else json.dumps(result, ensure_ascii=False))
     if isinstance(result, dict) and ("secret" in result or "token" in result):
-        print("Shown once: hand it over now; only a hash or the holder keeps it.", file=sys.stderr)
+        print(f"Shown once: hand it over now. {kept(result)}", file=sys.stderr)
     return 0
 
 

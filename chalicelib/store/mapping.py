@@ -39,6 +39,7 @@ from .models import (
     TenureMap,
     VisitItem,
 )
+from .sealing import opened
 
 _R = TypeVar("_R")
 
@@ -183,13 +184,16 @@ def registration_to_item(r: Registration) -> RegistrationItem:
 
 
 def registrant_from_item(item: RegistrantItem) -> Registrant:
+    """The registrant with its secrets opened (sealed at rest: sealing.py)."""
+    registrant_id = item.registrant_id
+    previous = item.previous_secret
     return Registrant(
-        registrant_id=item.registrant_id,
+        registrant_id=registrant_id,
         kind=Source(item.kind),
         name=item.name,
-        secret=item.secret,
+        secret=opened(item.secret, registrant_id),
         enabled=bool(item.enabled),
-        previous_secret=item.previous_secret,
+        previous_secret=opened(previous, registrant_id) if previous else None,
         previous_secret_until=item.previous_secret_until,
         created_at=item.created_at,
     )

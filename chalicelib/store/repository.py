@@ -60,6 +60,7 @@ from .models import (
     StaffItem,
     TokenItem,
 )
+from .sealing import is_sealed, sealed
 
 
 class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods, FineMethods):
@@ -252,14 +253,18 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
             )
 
     def put_registrant(self, registrant: Registrant, created_at: datetime) -> None:
+        """Its secrets sealed at rest (sealing.py), before anything is written."""
+        rid = registrant.registrant_id
+        secret = sealed(registrant.secret, rid)
+        previous = sealed(registrant.previous_secret, rid) if registrant.previous_secret else None
         self._registrants.forget(registrant.registrant_id)
         with unavailable_on_outage():
             RegistrantItem(
                 registrant_id=registrant.registrant_id,
                 kind=registrant.kind.value,
                 name=registrant.name,
-                secret=registrant.secret,
-                previous_secret=registrant.previous_secret,
+                secret=secret,
+                previous_secret=previous,
                 previous_secret_until=registrant.previous_secret_until,
                 enabled=registrant.enabled,
                 created_at=created_at,
@@ -268,7 +273,10 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
     def rotate_registrant_secret(
         self, registrant_id: str, secret: str, previous_until: datetime
     ) -> Registrant | None:
-        """The new secret signs from now on; the current one until ``previous_until``."""
+        """The new secret signs from now on; the current one until ``previous_until``.
+        The stored (sealed) current secret moves as it is: the encryption
+        context names the registrant, not the attribute."""
+        stored = sealed(secret, registrant_id)
         self._registrants.forget(registrant_id)
         item = RegistrantItem(registrant_id=registrant_id)
         try:
@@ -277,7 +285,7 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
                     actions=[
                         RegistrantItem.previous_secret.set(RegistrantItem.secret),
                         RegistrantItem.previous_secret_until.set(previous_until),
-                        RegistrantItem.secret.set(secret),
+                        RegistrantItem.secret.set(stored),
                     ],
                     condition=RegistrantItem.registrant_id.exists(),
                 )
@@ -286,6 +294,36 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
                 raise
             return None
         return registrant_from_item(item)
+
+    def seal_registrant_secrets(self) -> int:
+        """Seal every secret still stored unsealed (a stage given its KMS key
+        after registrants were issued); how many records were sealed. Each
+        write is conditional on the values read, so a rotation in between is
+        never undone (that record is sealed by its rotation, or the next run)."""
+        with unavailable_on_outage():
+            items = list(RegistrantItem.scan(consistent_read=True))
+        done = 0
+        for item in items:
+            rid, current, previous = item.registrant_id, item.secret, item.previous_secret
+            unsealed = [v for v in (current, previous) if v is not None and not is_sealed(v)]
+            if not unsealed:
+                continue
+            actions: list[Any] = [RegistrantItem.secret.set(_sealed_once(current, rid))]
+            condition = RegistrantItem.secret == current
+            if previous is None:
+                condition &= RegistrantItem.previous_secret.does_not_exist()
+            else:
+                condition &= RegistrantItem.previous_secret == previous
+                actions.append(RegistrantItem.previous_secret.set(_sealed_once(previous, rid)))
+            try:
+                with unavailable_on_outage():
+                    item.update(actions=actions, condition=condition)
+            except UpdateError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                continue
+            done += 1
+        return done
 
     # -- brokers (R-REG-4) -----------------------------------------------------
 
@@ -462,3 +500,7 @@ BATCH_ATTEMPTS = 5
 
 def _back_off(attempt: int) -> None:
     time.sleep(0.05 * 2**attempt)
+
+
+def _sealed_once(stored: str, registrant_id: str) -> str:
+    return stored if is_sealed(stored) else sealed(stored, registrant_id)
