@@ -89,13 +89,25 @@ def settings() -> Settings:
 
 def _parameter(name: str | None) -> str:
     """A deployed stage's secret, from SSM Parameter Store (SecureString),
-    read once per Lambda instance (``settings`` is cached)."""
+    read once per Lambda instance (``settings`` is cached).
+
+    With botocore alone (docs/decisions/0008): PynamoDB has loaded it already,
+    where Powertools' parameters utility would import boto3 and build a
+    session of its own on the first request.
+    """
     if not name:
         return ""
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 (boto3 ssm: lazily)
+    import botocore.session  # noqa: PLC0415 (lazily: only deployed stages read SSM)
+    from botocore.config import Config  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    config = Config(
+        connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}
+    )
     try:
-        value = parameters.get_parameter(name, decrypt=True, max_age=3600)
-    except parameters.exceptions.GetParameterError as exc:
+        ssm = botocore.session.get_session().create_client("ssm", region, config=config)
+        value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except (BotoCoreError, ClientError) as exc:
         raise SettingsError(f"cannot read the SSM parameter {name}: {exc}") from exc
     return value if isinstance(value, str) else ""
