@@ -97,7 +97,6 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
             "Item": item.serialize(),
             "ConditionExpression": condition,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            "ReturnConsumedCapacity": "TOTAL",
         }
         if values:
             request["ExpressionAttributeValues"] = values
@@ -483,9 +482,7 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
             )
         for attempt in range(BATCH_ATTEMPTS):
             with unavailable_on_outage():
-                reply = self._client.batch_write_item(
-                    RequestItems=request, ReturnConsumedCapacity="TOTAL"
-                )
+                reply = self._client.batch_write_item(RequestItems=request)
             request = reply.get("UnprocessedItems") or {}
             if not request:
                 return
