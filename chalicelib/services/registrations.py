@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -264,10 +264,13 @@ class Registrations:
             # a request with this key died or gave up: what it decided is on the customer
             customer = self._current(attempt.customer_key) if reservation.taken_over else None
             return self._decide_and_commit(attempt, customer, now)
-        except (StoreUnavailable, Failed):
+        except (StoreUnavailable, Failed) as failure:
             # let a retry take the key at once (it finds any decision made)
-            with suppress(StoreUnavailable):
+            try:
                 self._store.release_answer(pending)
+            except StoreUnavailable as still:
+                # the key stays taken until it is stale: the retry must wait that long
+                raise StoreUnavailable(str(still), ambiguous=True) from failure
             raise
 
     def _decide_and_commit(

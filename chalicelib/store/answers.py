@@ -24,11 +24,11 @@ from .mapping import answer_from_item, answer_item, answer_key
 from .models import IdempotencyItem
 
 # The key is free: never used, its answer 24 hours old (TTL deletes
-# late, so reads compare times), or a reservation whose request died (older
-# than ``stale_before``) or gave up (released).
+# late, so reads compare times), or a reservation whose request died (made
+# at ``stale_before`` or earlier) or gave up (released).
 _FREE = (
     "attribute_not_exists(#k) OR created_at <= :expired"
-    " OR (attribute_not_exists(body) AND (created_at < :stale OR released = :yes))"
+    " OR (attribute_not_exists(body) AND (created_at <= :stale OR released = :yes))"
 )
 
 

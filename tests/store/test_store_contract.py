@@ -85,10 +85,10 @@ def test_a_stale_reservation_is_taken_over_and_a_fresh_one_is_not(store):
     retry = pending(at=NOW + timedelta(seconds=29))
     fresh = store.reserve_answer(retry, stale_before=NOW - timedelta(seconds=1))
     assert fresh.held == pending()
-    late = pending(at=NOW + timedelta(seconds=31))
-    taken = store.reserve_answer(late, stale_before=NOW + timedelta(seconds=1))
+    at_30_seconds = pending(at=NOW + timedelta(seconds=30))
+    taken = store.reserve_answer(at_30_seconds, stale_before=NOW)  # stale from exactly then
     assert taken == Reservation(taken_over=True)
-    assert store.get_answer("reg_a", "key-1") == late
+    assert store.get_answer("reg_a", "key-1") == at_30_seconds
 
 
 def test_a_released_reservation_is_taken_over_at_once(store):
