@@ -43,11 +43,14 @@ fuzz: $(STAMP) node_modules/.bin/dynalite
 
 ## make bench: DynamoDB requests and capacity per registration, import time;
 ## items the sweep and the reclaim read against what is due (100,000 customers);
-## the launch-day burst through HTTP on dynalite against its raw conditional puts;
+## cold start as deployed and the warm registration, each against a bare Chalice route;
+## the launch-day burst through HTTP on dynalite against the store's own ceiling;
 ## KMS calls and time of registrant secrets sealed at rest (decision 0006);
 ## the deployment zip's size, and import app from it against the same tree with bytecode
 bench: $(STAMP) node_modules/.bin/dynalite
 	$(PY) benchmarks/registration.py
+	$(PY) benchmarks/coldstart.py
+	$(PY) benchmarks/warm.py
 	$(PY) benchmarks/jobs.py
 	$(PY) benchmarks/burst.py
 	$(PY) benchmarks/secrets_at_rest.py

@@ -9,8 +9,17 @@ and the raw client's alike: every botocore client created in this process
 gets handlers for ``before-call``/``request-created``/``after-call`` on
 ``dynamodb``, installed by wrapping ``botocore.session.Session.create_client``.
 
-Part 2 times ``import app`` in fresh interpreters against importing the
-third-party modules the app imports, with the same environment.
+Part 2 times ``import app`` against importing the third-party modules the
+app imports, with the same environment. The reported ``import_ratio`` is the
+steady figure: in each fresh interpreter the dependencies are imported, then
+the app (what it adds on top of them), and the run's ratio is
+``(dependencies + app) / dependencies``; ``import_ratio`` is the median of
+those per-run ratios (spread printed). Separate fresh interpreters timing
+``import app`` alone and the dependencies alone, interleaved, give a
+cross-check, noisier because its two medians come from different moments.
+
+``--requests`` runs part 1 only (benchmarks/burst.py asks it for the
+requests per registration).
 
 The last line printed is one JSON object (the figures ``make bench`` reports).
 """
@@ -53,7 +62,7 @@ ENV = {
 UNSET = ("DYNAMODB_ENDPOINT", "AWS_REGION", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
 ROUNDS = 5  # registration rounds (fresh phone and keys each); counts must agree
-IMPORT_RUNS = 7  # fresh interpreters per import measurement
+IMPORT_RUNS = 11  # fresh interpreters per import measurement
 
 # The names app.py's import graph takes from third parties (check with
 # ``python -X importtime -c "import app"``), imported the same way (pydantic
@@ -346,12 +355,39 @@ def child_env(pycache: str | None) -> dict[str, str]:
     return env
 
 
-def time_import(statement: str | tuple[str, str], env: dict[str, str]) -> float:
-    """Milliseconds of ``statement`` in a fresh interpreter; a statement given as
-    ``(setup, timed)`` runs ``setup`` first, untimed."""
-    setup, timed = statement if isinstance(statement, tuple) else ("", statement)
+# dependencies, then the app, in one fresh interpreter: both times
+PAIRED_CHILD = (
+    "import time\n"
+    "t0 = time.perf_counter()\n"
+    "{floor}\n"
+    "t1 = time.perf_counter()\n"
+    "{app}\n"
+    "t2 = time.perf_counter()\n"
+    "print((t1 - t0) * 1000, (t2 - t1) * 1000)\n"
+)
+
+
+def time_paired(env: dict[str, str]) -> tuple[float, float]:
+    """(dependencies ms, app-on-top ms) from one fresh interpreter."""
+    source = PAIRED_CHILD.format(floor="\n".join(FLOOR_IMPORTS), app=APP_IMPORT)
     done = subprocess.run(
-        [sys.executable, "-c", CHILD.format(setup=setup, statement=timed)],
+        [sys.executable, "-c", source],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"import failed:\n{done.stderr}")
+    floor_ms, app_ms = done.stdout.strip().splitlines()[-1].split()
+    return float(floor_ms), float(app_ms)
+
+
+def time_import(statement: str, env: dict[str, str]) -> float:
+    """Milliseconds of ``statement`` in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD.format(setup="", statement=statement)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -363,13 +399,25 @@ def time_import(statement: str | tuple[str, str], env: dict[str, str]) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def time_imports(statements: dict[str, Any], env: dict[str, str]) -> dict[str, list[float]]:
-    for statement in statements.values():
-        time_import(statement, env)  # warm-up: bytecode cache, page cache
-    times: dict[str, list[float]] = {name: [] for name in statements}
-    for _ in range(IMPORT_RUNS):
-        for name, statement in statements.items():  # interleaved: load hits both alike
-            times[name].append(time_import(statement, env))
+@dataclass
+class ImportTimes:
+    paired: list[tuple[float, float]] = field(default_factory=list)  # (dependencies, app on top)
+    app: list[float] = field(default_factory=list)  # import app alone
+    floor: list[float] = field(default_factory=list)  # the dependencies alone
+
+    @property
+    def ratios(self) -> list[float]:
+        return [(floor + app) / floor for floor, app in self.paired]
+
+
+def time_imports(env: dict[str, str], runs: int = IMPORT_RUNS) -> ImportTimes:
+    """Interleaved fresh interpreters: paired, app alone, dependencies alone."""
+    time_paired(env)  # warm-up: bytecode cache, page cache
+    times = ImportTimes()
+    for _ in range(runs):
+        times.paired.append(time_paired(env))
+        times.app.append(time_import(APP_IMPORT, env))
+        times.floor.append(time_import("\n".join(FLOOR_IMPORTS), env))
     return times
 
 
@@ -417,6 +465,10 @@ def main() -> None:
     with redirect_stdout(printed):  # Powertools prints EMF metric lines to stdout
         scenarios = run_registrations(counter)
     emf_lines = sum('"_aws"' in line for line in printed.getvalue().splitlines())
+    requests = requests_result(scenarios, emf_lines)
+    if "--requests" in sys.argv[1:]:
+        print(json.dumps(requests, separators=(", ", ": ")))
+        return
 
     print(f"DynamoDB requests per registration (moto, {ROUNDS} rounds, a later round shown):")
     for scenario in scenarios.values():
@@ -434,60 +486,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as pycache:
         env = child_env(pycache)
-        floor_imports = "\n".join(FLOOR_IMPORTS)
-        times = time_imports(
-            {
-                "app": APP_IMPORT,
-                "floor": floor_imports,
-                # what the app adds once its dependencies are loaded, same process
-                "increment": (floor_imports, APP_IMPORT),
-            },
-            env,
-        )
+        times = time_imports(env)
         extras = app_extras(env)
-    uncompiled = time_imports({"app": APP_IMPORT}, child_env(None))["app"]
+    uncompiled = [time_import(APP_IMPORT, child_env(None)) for _ in range(3)]
+    print(json.dumps(requests | report_imports(times, extras, uncompiled), separators=(", ", ": ")))
 
-    import_ms = statistics.median(times["app"])
-    floor_ms = statistics.median(times["floor"])
-    ratio = import_ms / floor_ms
-    print(f"\nIn-process import, median of {IMPORT_RUNS} fresh interpreters (bytecode cached):")
-    print(f"  import app          {import_ms:7.1f} ms  (runs: {fmt(times['app'])})")
-    print(f"  dependencies alone  {floor_ms:7.1f} ms  (runs: {fmt(times['floor'])})")
-    fastest_app, fastest_floor = min(times["app"]), min(times["floor"])
-    print(
-        f"  fastest runs: app {fastest_app:.1f} ms, dependencies {fastest_floor:.1f} ms, "
-        f"ratio {fastest_app / fastest_floor:.2f} (less sensitive to other load)"
-    )
-    print(
-        f"  ratio {ratio:.3f} (goal <= 1.20: {'met' if ratio <= 1.2 else 'MISSED'}); "
-        f"the app adds {import_ms - floor_ms:.1f} ms"
-    )
-    increment_ms = statistics.median(times["increment"])
-    print(
-        f"  import app after its dependencies, same interpreter: {increment_ms:.1f} ms "
-        f"(runs: {fmt(times['increment'])}); implied ratio "
-        f"{(floor_ms + increment_ms) / floor_ms:.3f}"
-    )
-    has_pyc = (ROOT / "chalicelib" / "__pycache__").is_dir()
-    print(
-        f"  import app as installed (no private cache; chalicelib bytecode "
-        f"{'present' if has_pyc else 'absent, compiled every run'}): "
-        f"{statistics.median(uncompiled):.1f} ms"
-    )
-    print(
-        "  slowest modules only the app loads "
-        "(-X importtime, median of 3 runs, self/cumulative ms):"
-    )
-    for name, own, cumulative in extras[:8]:
-        print(f"    {name:<45} {own:6.1f} {cumulative:7.1f}")
 
-    result = {
+def requests_result(scenarios: dict[str, Scenario], emf_lines: int) -> dict[str, Any]:
+    return {
         "requests_accepted": scenarios["accepted"].requests,
         "requests_refused": scenarios["refused"].requests,
         "requests_replay": scenarios["replay"].requests,
-        "import_ms": round(import_ms, 1),
-        "import_floor_ms": round(floor_ms, 1),
-        "import_ratio": round(ratio, 3),
         "requests_replay_refusal": scenarios["replay_refusal"].requests,
         "requests_accepted_fresh_instance": scenarios["accepted"].first_requests,
         "capacity_accepted": scenarios["accepted"].capacity,
@@ -496,13 +505,57 @@ def main() -> None:
         "operations_accepted": scenarios["accepted"].operations(),
         "operations_refused": scenarios["refused"].operations(),
         "operations_replay": scenarios["replay"].operations(),
-        "import_increment_ms": round(increment_ms, 1),
-        "import_min_ms": round(fastest_app, 1),
-        "import_floor_min_ms": round(fastest_floor, 1),
-        "import_ms_as_installed": round(statistics.median(uncompiled), 1),
         "emf_lines_while_metrics_disabled": emf_lines,
     }
-    print(json.dumps(result, separators=(", ", ": ")))
+
+
+def report_imports(
+    times: ImportTimes, extras: list[tuple[str, float, float]], uncompiled: list[float]
+) -> dict[str, Any]:
+    floor_ms = statistics.median(f for f, _ in times.paired)
+    increment_ms = statistics.median(a for _, a in times.paired)
+    ratio = statistics.median(times.ratios)
+    low, _, high = statistics.quantiles(times.ratios, n=4)
+    alone_app, alone_floor = statistics.median(times.app), statistics.median(times.floor)
+    print(f"\nImport time, {IMPORT_RUNS} fresh interpreters of each kind, interleaved")
+    print("(bytecode cached for all):")
+    print("  dependencies, then the app on top, in one interpreter (the steady figure):")
+    floors, increments = [f for f, _ in times.paired], [a for _, a in times.paired]
+    print(f"    dependencies     {floor_ms:7.1f} ms  (runs: {fmt(floors)})")
+    print(f"    the app on top   {increment_ms:7.1f} ms  (runs: {fmt(increments)})")
+    print(
+        f"    import_ratio {ratio:.3f} = median of the runs' (dependencies + app) / dependencies "
+        f"(quartiles {low:.3f}-{high:.3f}, range {min(times.ratios):.3f}-"
+        f"{max(times.ratios):.3f}); goal <= 1.20: {'met' if ratio <= 1.2 else 'MISSED'}"
+    )
+    print(
+        f"  cross-check, separate interpreters: import app {alone_app:.1f} ms "
+        f"(runs: {fmt(times.app)}), dependencies alone {alone_floor:.1f} ms "
+        f"(runs: {fmt(times.floor)}): {alone_app / alone_floor:.3f}"
+    )
+    has_pyc = (ROOT / "chalicelib" / "__pycache__").is_dir()
+    print(
+        f"  import app as installed (no private cache; chalicelib bytecode "
+        f"{'present' if has_pyc else 'absent, compiled every run'}): "
+        f"{statistics.median(uncompiled):.1f} ms (median of 3)"
+    )
+    print(
+        "  slowest modules only the app loads "
+        "(-X importtime, median of 3 runs, self/cumulative ms):"
+    )
+    for name, own, cumulative in extras[:8]:
+        print(f"    {name:<45} {own:6.1f} {cumulative:7.1f}")
+    return {
+        "import_ratio": round(ratio, 3),
+        "import_ratio_quartiles": [round(low, 3), round(high, 3)],
+        "import_floor_ms": round(floor_ms, 1),
+        "import_increment_ms": round(increment_ms, 1),
+        "import_ms": round(floor_ms + increment_ms, 1),
+        "import_alone_ms": round(alone_app, 1),
+        "import_floor_alone_ms": round(alone_floor, 1),
+        "import_ratio_separate": round(alone_app / alone_floor, 3),
+        "import_ms_as_installed": round(statistics.median(uncompiled), 1),
+    }
 
 
 def fmt(values: list[float]) -> str:
