@@ -42,6 +42,7 @@ fuzz: $(STAMP) node_modules/.bin/dynalite
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/adversarial
 
 ## make bench: DynamoDB requests and capacity per registration, import time;
+## DynamoDB requests per 判客 decision (decision_requests);
 ## items the sweep and the reclaim read against what is due (100,000 customers);
 ## cold start as deployed and the warm registration, each against a bare Chalice route;
 ## the launch-day burst through HTTP on dynalite against the store's own ceiling;
@@ -49,6 +50,7 @@ fuzz: $(STAMP) node_modules/.bin/dynalite
 ## the deployment zip's size, and import app from it against the same tree with bytecode
 bench: $(STAMP) node_modules/.bin/dynalite
 	$(PY) benchmarks/registration.py
+	$(PY) benchmarks/decision.py
 	$(PY) benchmarks/coldstart.py
 	$(PY) benchmarks/warm.py
 	$(PY) benchmarks/jobs.py

@@ -328,9 +328,12 @@ def log_departure(visit_id: str) -> Response:
 @app.route("/v1/visits/{visit_id}/decisions", methods=["POST"], content_types=ANY_TYPE)
 @answers
 def decide_owner(visit_id: str) -> Response:
-    """判客: the channel assistant decides which recommender owns the customer."""
-    assistant, request = staff_body(frozenset({Role.CHANNEL_ASSISTANT}))
-    return created_or_ok(*ownership().decide(assistant, visit_id, request.body, now()))
+    """判客: the channel assistant decides which recommender owns the customer.
+    The decision's reads are made with the caller's: the visit with the token,
+    the customer with the staff member (services/ownership.py)."""
+    with ownership().reading_ahead(visit_id, raw_body(current())):
+        assistant, request = staff_body(frozenset({Role.CHANNEL_ASSISTANT}))
+        return created_or_ok(*ownership().decide(assistant, visit_id, request.body, now()))
 
 
 @app.route("/v1/visits/{visit_id}/sign-ins", methods=["POST"], content_types=ANY_TYPE)

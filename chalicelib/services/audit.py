@@ -29,17 +29,43 @@ def record(
     """Append an entry. With ``entry_id`` (derived from what it records, and
     ``now`` the time of that) a retry writes the same entry once."""
     store.append_audit(
-        AuditEntry(
-            subject=subject,
-            entry_id=entry_id or new_id("au", now),
-            at=now,
-            action=action,
-            actor=actor,
-            request_id=logger.get_correlation_id(),
+        entry(
+            subject,
+            action,
+            now,
+            actor,
             rule=rule,
             code=code,
             registration_id=registration_id,
             detail=detail,
+            entry_id=entry_id,
         ),
         once=entry_id is not None,
+    )
+
+
+def entry(
+    subject: str,
+    action: str,
+    now: datetime,
+    actor: str = OPERATOR,
+    *,
+    rule: str | None = None,
+    code: str | None = None,
+    registration_id: str | None = None,
+    detail: str | None = None,
+    entry_id: str | None = None,
+) -> AuditEntry:
+    """The entry ``record`` appends, for a caller that writes it with others."""
+    return AuditEntry(
+        subject=subject,
+        entry_id=entry_id or new_id("au", now),
+        at=now,
+        action=action,
+        actor=actor,
+        request_id=logger.get_correlation_id(),
+        rule=rule,
+        code=code,
+        registration_id=registration_id,
+        detail=detail,
     )

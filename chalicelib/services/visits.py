@@ -516,13 +516,19 @@ def visit_or_404(store: Store, visit_id: str) -> Visit:
 
 
 def change_visit(
-    store: Store, visit_id: str, change: Callable[[Visit], Visit | None], now: datetime
+    store: Store,
+    visit_id: str,
+    change: Callable[[Visit], Visit | None],
+    now: datetime,
+    read: Visit | None = None,
 ) -> tuple[Visit, bool]:
-    """Read the visit, apply ``change`` and commit it on its version; on a
-    lost race read again and redo. ``change`` returns None when there is
-    nothing to change. Returns the visit and whether this call changed it."""
+    """Read the visit (unless the caller has just ``read`` it), apply
+    ``change`` and commit it on its version; on a lost race read again and
+    redo. ``change`` returns None when there is nothing to change. Returns
+    the visit and whether this call changed it."""
     for _ in range(MAX_ATTEMPTS):
-        visit = visit_or_404(store, visit_id)
+        visit = read or visit_or_404(store, visit_id)
+        read = None
         changed = change(visit)
         if changed is None:
             return visit, False

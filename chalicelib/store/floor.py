@@ -2,39 +2,158 @@
 
 A visit and a day's roster are each replaced whole, on the condition that
 nobody changed them since they were read (their version), like the customer.
+
+判客 (services/ownership.py) reads the registrant's record and what a repeat
+may have left written, and writes the records that follow its decision in
+one BatchWriteItem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from chalicelib.rules.claims import Claim
 from chalicelib.rules.floor import Visit
-from chalicelib.rules.records import AuditEntry
+from chalicelib.rules.records import AuditEntry, Event
 from chalicelib.rules.rotation import Roster
 
 from .failures import unavailable_on_outage
 from .mapping import (
     audit_from_item,
+    audit_item,
+    claim_from_map,
+    claim_to_map,
+    event_item,
+    event_position,
+    position,
     roster_from_item,
     roster_to_item,
     visit_from_item,
     visit_to_item,
 )
-from .models import AuditItem, RosterItem, VisitItem
+from .models import (
+    AuditItem,
+    CustomerItem,
+    EventItem,
+    RegistrationItem,
+    RosterItem,
+    VisitItem,
+)
 from .versioned import save_versioned
 
 
+@dataclass(frozen=True)
+class RecordAsRead:
+    """A registrant's record of one registration as read, to be written back
+    whole (``save_decision_records``) with its claim and protected position."""
+
+    registrant_id: str
+    registration_id: str
+    claim: Claim
+    protected_recorded_at: datetime | None
+    _raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DecisionReads:
+    """What a 判客 decision reads besides the visit (services/ownership.py)."""
+
+    customer_key: str | None = None
+    record: tuple[str, str] | None = None  # (registrant id, registration id)
+    audit: AuditEntry | None = None
+
+
 class FloorMethods:
+    # ahead.py and repository.py
+    _get: Callable[[Any], Any]
+    _batch_put: Callable[[list[Any]], None]
+    reading_ahead: Callable[..., AbstractContextManager[None]]
+
+    # -- 判客 (services/ownership.py) ---------------------------------------------
+
+    def reading_ahead_of_decision(
+        self, visit_id: str | None, then: Callable[[Visit | None], DecisionReads]
+    ) -> AbstractContextManager[None]:
+        """The visit read with the next read (the caller's token), and what
+        ``then`` names from it with the read after that (the staff member)."""
+
+        def after(found: list[Any]) -> list[Any]:
+            item = next((f for f in found if isinstance(f, VisitItem)), None)
+            reads = then(visit_from_item(item) if item else None)
+            keys: list[Any] = []
+            if reads.customer_key is not None:
+                keys.append(CustomerItem(customer_key=reads.customer_key))
+            if reads.record is not None:
+                registrant_id, registration_id = reads.record
+                keys.append(
+                    RegistrationItem(registrant_id=registrant_id, registration_id=registration_id)
+                )
+            if reads.audit is not None:
+                at = position(reads.audit.at, reads.audit.entry_id)
+                keys.append(AuditItem(subject=reads.audit.subject, position=at))
+            return keys
+
+        first = [VisitItem(visit_id=visit_id)] if visit_id is not None else []
+        return self.reading_ahead(first, after)
+
+    def registration_as_read(self, registrant_id: str, registration_id: str) -> RecordAsRead | None:
+        item = self._get(
+            RegistrationItem(registrant_id=registrant_id, registration_id=registration_id)
+        )
+        if item is None:
+            return None
+        return RecordAsRead(
+            registrant_id=item.registrant_id,
+            registration_id=item.registration_id,
+            claim=claim_from_map(item.claim),
+            protected_recorded_at=item.protected_recorded_at,
+            _raw=item.serialize(),
+        )
+
+    def audit_stored(self, entry: AuditEntry) -> bool:
+        """Whether an entry with this subject, time and id is stored."""
+        at = position(entry.at, entry.entry_id)
+        return self._get(AuditItem(subject=entry.subject, position=at)) is not None
+
+    def event_stored(self, event: Event) -> bool:
+        """Whether this event is stored at its position."""
+        at = event_position(event)
+        return self._get(EventItem(registrant_id=event.registrant_id, position=at)) is not None
+
+    def save_decision_records(
+        self,
+        record: tuple[RecordAsRead, Claim, datetime] | None,
+        event: Event | None,
+        audit: AuditEntry | None,
+    ) -> None:
+        """What follows a decision, in one BatchWriteItem of plain puts: the
+        registrant's record as read with the committed claim and the position
+        of its ``registration.protected`` event, that event, the audit entry.
+        Each is derived from the committed customer and visit, so whoever
+        writes them writes the same items (services/ownership.py says when)."""
+        items: list[Any] = []
+        if record is not None:
+            read, claim, recorded_at = record
+            item = RegistrationItem.from_raw_data(dict(read._raw))
+            item.claim = claim_to_map(claim)
+            item.protected_recorded_at = recorded_at
+            items.append(item)
+        if event is not None:
+            items.append(event_item(event))
+        if audit is not None:
+            items.append(audit_item(audit))
+        if items:
+            self._batch_put(items)
+
     # -- visits -----------------------------------------------------------------
 
     def get_visit(self, visit_id: str) -> Visit | None:
-        with unavailable_on_outage():
-            try:
-                item = VisitItem.get(visit_id, consistent_read=True)
-            except VisitItem.DoesNotExist:
-                return None
-        return visit_from_item(item)
+        item = self._get(VisitItem(visit_id=visit_id))  # or read ahead (ahead.py)
+        return visit_from_item(item) if item else None
 
     def save_visit(self, visit: Visit, now: datetime) -> Visit:
         """Store the visit if nobody changed it since it was read (else Stale)."""

@@ -26,6 +26,7 @@ from chalicelib.rules.records import (
 )
 from chalicelib.rules.staff import Role, Staff
 
+from .ahead import AheadMethods
 from .answers import AnswerMethods
 from .counters import CounterMethods
 from .credentials import RegistrantCache
@@ -63,7 +64,15 @@ from .models import (
 from .sealing import is_sealed, sealed
 
 
-class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods, FineMethods):
+class Store(
+    AheadMethods,
+    AnswerMethods,
+    CounterMethods,
+    FloorMethods,
+    FeedMethods,
+    JobMethods,
+    FineMethods,
+):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._registrants = RegistrantCache()
@@ -111,12 +120,8 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
             raise VersionConflict(current) from exc
 
     def get_customer(self, customer_key: str) -> Customer | None:
-        with unavailable_on_outage():
-            try:
-                item = CustomerItem.get(customer_key, consistent_read=True)
-            except CustomerItem.DoesNotExist:
-                return None
-        return customer_from_item(item)
+        item = self._get(CustomerItem(customer_key=customer_key))  # or read ahead (ahead.py)
+        return customer_from_item(item) if item else None
 
     def customers_of(
         self, consultant_id: str, before: str | None, limit: int
@@ -372,11 +377,9 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
             ).save(condition=StaffItem.staff_id.does_not_exist())
 
     def get_staff(self, staff_id: str) -> Staff | None:
-        with unavailable_on_outage():
-            try:
-                item = StaffItem.get(staff_id, consistent_read=True)
-            except StaffItem.DoesNotExist:
-                return None
+        item = self._get(StaffItem(staff_id=staff_id))  # or read ahead (ahead.py)
+        if item is None:
+            return None
         return Staff(item.staff_id, item.name, Role(item.role), bool(item.enabled))
 
     def list_staff(self) -> list[Staff]:
@@ -412,11 +415,9 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
 
     def get_token(self, token_id: str) -> tuple[str, str, datetime | None] | None:
         """(staff id, secret hash, revoked at) of a token, or None."""
-        with unavailable_on_outage():
-            try:
-                item = TokenItem.get(token_id, consistent_read=True)
-            except TokenItem.DoesNotExist:
-                return None
+        item = self._get(TokenItem(token_id=token_id))  # or read ahead (ahead.py)
+        if item is None:
+            return None
         return item.staff_id, item.secret_hash, item.revoked_at
 
     def revoke_token(self, token_id: str, now: datetime) -> bool:
@@ -489,6 +490,29 @@ class Store(AnswerMethods, CounterMethods, FloorMethods, FeedMethods, JobMethods
             _back_off(attempt)
         raise StoreUnavailable("batch write left unprocessed items")
 
+    def _batch_get(self, items: list[Any]) -> list[Any]:
+        """Each of ``items`` (a model holding only its key; at most one per
+        key) as stored, else None, in one strongly consistent BatchGetItem."""
+        keys = [_key_of(item) for item in items]
+        request: dict[str, Any] = {}
+        for item, key in zip(items, keys, strict=True):
+            table = request.setdefault(item.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+            table["Keys"].append(key)
+        found: dict[str, list[dict[str, Any]]] = {}
+        for attempt in range(BATCH_ATTEMPTS):
+            with unavailable_on_outage():
+                reply = self._client.batch_get_item(RequestItems=request)
+            for table, raws in (reply.get("Responses") or {}).items():
+                found.setdefault(table, []).extend(raws)
+            request = reply.get("UnprocessedKeys") or {}
+            if not request:
+                return [
+                    _stored(item, key, found.get(item.Meta.table_name, []))
+                    for item, key in zip(items, keys, strict=True)
+                ]
+            _back_off(attempt)
+        raise StoreUnavailable("batch read left unprocessed keys")
+
 
 # Unprocessed batch entries (throttling) are retried with exponential backoff,
 # as AWS advises, a bounded number of times.
@@ -497,6 +521,18 @@ BATCH_ATTEMPTS = 5
 
 def _back_off(attempt: int) -> None:
     time.sleep(0.05 * 2**attempt)
+
+
+def _key_of(item: Any) -> dict[str, Any]:
+    """The item's key attributes, as DynamoDB takes them."""
+    names = [a.attr_name for a in (item._hash_key_attribute(), item._range_key_attribute()) if a]
+    serialized = item.serialize(null_check=False)
+    return {name: serialized[name] for name in names}
+
+
+def _stored(item: Any, key: dict[str, Any], raws: list[dict[str, Any]]) -> Any:
+    match = next((r for r in raws if all(r.get(k) == v for k, v in key.items())), None)
+    return None if match is None else type(item).from_raw_data(match)
 
 
 def _sealed_once(stored: str, registrant_id: str) -> str:

@@ -336,6 +336,7 @@ def test_an_event_whose_write_failed_lands_ahead_of_cursors_when_retried(
     """The feed never misses (decision 0002): a registration.protected event
     whose first write failed is written after every cursor handed out since."""
     from chalicelib.errors import StoreUnavailable
+    from chalicelib.store import Store
     from chalicelib.store.models import EventItem
 
     agency, registration_id = held
@@ -350,6 +351,8 @@ def test_an_event_whose_write_failed_lands_ahead_of_cursors_when_retried(
 
     with monkeypatch.context() as m:
         m.setattr(EventItem, "save", down)
+        # the event's first write goes with the record and the audit entry
+        m.setattr(Store, "save_decision_records", down)
         assert floor.decide(visit["id"], registration_id).status_code == 503
     # a later event, and the agency reads its feed: its cursor moves past the
     # moment the failed event was stamped with
