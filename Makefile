@@ -43,6 +43,7 @@ fuzz: $(STAMP) node_modules/.bin/dynalite
 
 ## make bench: DynamoDB requests and capacity per registration, import time;
 ## DynamoDB requests per 判客 decision (decision_requests);
+## the daily report's cost at 100 and at 10,000 registrations in a day;
 ## items the sweep and the reclaim read against what is due (100,000 customers);
 ## cold start as deployed and the warm registration, each against a bare Chalice route;
 ## the launch-day burst through HTTP on dynalite against the store's own ceiling;
@@ -53,6 +54,7 @@ bench: $(STAMP) node_modules/.bin/dynalite
 	$(PY) benchmarks/decision.py
 	$(PY) benchmarks/coldstart.py
 	$(PY) benchmarks/warm.py
+	$(PY) benchmarks/daily_report.py
 	$(PY) benchmarks/jobs.py
 	$(PY) benchmarks/burst.py
 	$(PY) benchmarks/secrets_at_rest.py
