@@ -303,7 +303,7 @@ def start_api(endpoint: str) -> subprocess.Popen[bytes]:
 
 
 def start_schedules() -> Any:
-    """The jobs app.py declares with @app.schedule, run as EventBridge would."""
+    """The jobs the app declares (chalicelib/api/jobs.py), run as EventBridge would."""
     import app as application
     from chalicelib.settings import settings
     from scripts.local_schedule import Scheduler, declared_jobs

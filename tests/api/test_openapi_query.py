@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from app import QUERY_PARAMETERS, app
+from app import app
+from chalicelib.api.edge import QUERY_PARAMETERS
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.services.intake import MAX_BODY_BYTES

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app import idempotency_stream
+from chalicelib.api.jobs import idempotency_stream
 from chalicelib.services import stream
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
