@@ -4,8 +4,9 @@
 schedules of a deployed stage. Here a thread of scripts/run_local.py does
 EventBridge's part: it reads the schedules the app declares
 (``@jobs.schedule`` in chalicelib/api/jobs.py: their names,
-``Rate``/``Cron`` expressions and handler objects), and calls each handler, the very object Lambda calls, with a
-CloudWatch scheduled event and a Lambda context when its expression says.
+``Rate``/``Cron`` expressions and handler objects), and calls each handler,
+the very object Lambda calls, with a CloudWatch scheduled event and a Lambda
+context when its expression says.
 
 Each job also runs once at start-up. A local stack is off more often than
 on (a laptop shut at night, a pilot machine restarted), so on a restart a
