@@ -54,15 +54,18 @@ fuzz: $(STAMP) node_modules/.bin/dynalite
 ## make bench: DynamoDB requests and capacity per registration, import time;
 ## items the sweep and the reclaim read against what is due (100,000 customers);
 ## the launch-day burst through HTTP on dynalite against its raw conditional puts;
-## KMS calls and time of registrant secrets sealed at rest (decision 0006)
+## KMS calls and time of registrant secrets sealed at rest (decision 0006);
+## the deployment zip's size, and import app from it against the same tree with bytecode
 bench: $(STAMP) node_modules/.bin/dynalite
 	$(PY) benchmarks/registration.py
 	$(PY) benchmarks/jobs.py
 	$(PY) benchmarks/burst.py
 	$(PY) benchmarks/secrets_at_rest.py
+	$(PY) benchmarks/package.py
 
 ## make package STAGE=prod: build/<stage>/sam.json (tables, queue, alarms merged in)
-## and build/<stage>/deployment.zip; offline: PIP_NO_INDEX=1 PIP_FIND_LINKS=$$PWD/wheels
+## and build/<stage>/deployment.zip (compiled to bytecode, only the service models
+## the functions use); offline: PIP_NO_INDEX=1 PIP_FIND_LINKS=$$PWD/wheels
 package: $(STAMP)
 	$(PY) scripts/package.py --stage $(STAGE)
 

@@ -7,6 +7,13 @@ Writes build/<stage>/merge-template.json (the tables, queue and alarms of
 infra/template.py), then runs `chalice package --merge-template` into the
 same folder: sam.json and deployment.zip. Offline, point pip at a wheel
 folder first (docs/deploy.md): PIP_NO_INDEX=1 PIP_FIND_LINKS=wheels/.
+
+Chalice's zip carries sources only and every service model of botocore. The
+zip is then rewritten (``slim_zip``): botocore's and boto3's data of the
+services no function makes a client for is left out (``kept_services``), and
+every module is compiled for the Lambda's Python (``compileall
+--invalidation-mode unchecked-hash``: Lambda cannot write bytecode into
+/var/task, and an unchecked pyc is used without looking at its source).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +35,28 @@ from infra.template import merge_template  # noqa: E402
 
 # what only the local stage may carry; a packaged template never does
 LOCAL_ONLY = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", 'PHONE_HMAC_KEY"', "local-fake")
+
+# The code the functions run, scanned for the AWS clients it makes.
+APP_SOURCES = ("app.py", "chalicelib")
+# Clients made by a library the app calls, told by how the app calls it; a
+# client the app makes itself is found by its literal name (CLIENT_CALL).
+LIBRARY_CLIENTS = {
+    "dynamodb": re.compile(r"^\s*from pynamodb\b", re.M),  # every table (store/tables.py)
+    # Powertools' parameters utility (SSM provider); settings.py reads the
+    # phone-HMAC key with its own `create_client("ssm", ...)` instead
+    "ssm": re.compile(r"\bparameters\.get_parameters?\("),
+    # Powertools' Tracer: aws_xray_sdk's recorder makes an `xray` client (its
+    # sampling-rules poller) when it is built, i.e. whenever tracing is on
+    "xray": re.compile(r"\bimport Tracer\b|\baws_xray_sdk\b"),
+}
+CLIENT_CALL = re.compile(r"""\b(?:create_)?client\(\s*["']([a-z0-9-]+)["']""")
+# botocore's own: its credential providers make an `sts` client for a role to
+# assume (a profile's role_arn, AWS_ROLE_ARN with a web identity token). Not
+# used by Lambda's environment credentials; kept so such a setup still works.
+BOTOCORE_CLIENTS = frozenset({"sts"})
+# bytecode Lambda uses as it is: it cannot write any into /var/task, and an
+# unchecked pyc is loaded without reading or hashing its source
+UNCHECKED = ("--invalidation-mode", "unchecked-hash")
 
 
 def missing_wheels(requirements: Path, folders: list[Path]) -> list[str]:
@@ -43,7 +74,84 @@ def missing_wheels(requirements: Path, folders: list[Path]) -> list[str]:
     return missing
 
 
-def package(stage: str, out: Path) -> Path:
+def clients_in_code(root: Path = ROOT) -> set[str]:
+    """The AWS services whose clients the functions' code makes."""
+    found: set[str] = set()
+    for source in APP_SOURCES:
+        path = root / source
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            text = file.read_text()
+            found.update(CLIENT_CALL.findall(text))
+            found.update(s for s, used in LIBRARY_CLIENTS.items() if used.search(text))
+    return found
+
+
+def kept_services(root: Path = ROOT) -> frozenset[str]:
+    """The service models the zip keeps (botocore/data/<service>/)."""
+    return frozenset(clients_in_code(root) | BOTOCORE_CLIENTS)
+
+
+def left_out(name: str, keep: frozenset[str]) -> bool:
+    """A zip entry of a service model nothing creates a client for. The
+    files at the top of botocore/data (endpoints.json, partitions.json,
+    sdk-default-configuration.json, _retry.json) serve every client."""
+    parts = name.split("/")
+    return (
+        len(parts) > 3
+        and parts[0] in ("botocore", "boto3")
+        and parts[1] == "data"
+        and parts[2] not in keep
+    )
+
+
+def runtime_of(template: Path) -> str:
+    """The functions' runtime (``python3.11``), one for all of them."""
+    resources = json.loads(template.read_text())["Resources"].values()
+    runtimes = {
+        r["Properties"]["Runtime"] for r in resources if r["Type"] == "AWS::Serverless::Function"
+    }
+    (runtime,) = runtimes
+    return str(runtime)
+
+
+def slim_zip(path: Path, keep: frozenset[str], runtime: str) -> None:
+    """Rewrite the zip at ``path``: without the service models outside
+    ``keep``, with an unchecked-hash .pyc beside every .py (in __pycache__,
+    where the import system looks for it)."""
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if here != runtime:  # bytecode is for one Python version only
+        raise SystemExit(f"the functions run {runtime}: package with it, not {here}")
+    with tempfile.TemporaryDirectory(prefix="package-") as work:
+        tree = Path(work) / "tree"
+        with zipfile.ZipFile(path) as original:
+            infos = [i for i in original.infolist() if not left_out(i.filename, keep)]
+            for info in infos:
+                original.extract(info, tree)
+        modes = {i.filename: i.external_attr for i in infos}
+        # -I: no PYTHONPYCACHEPREFIX or other setting of this shell moves the
+        # bytecode; -s/-p: the paths in it are Lambda's, not this machine's
+        paths = ("-s", str(tree), "-p", "/var/task", str(tree))
+        compiled = subprocess.run(
+            [sys.executable, "-I", "-m", "compileall", "-q", "-j", "0", *UNCHECKED, *paths],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if compiled.returncode:
+            raise SystemExit(f"compileall failed:\n{compiled.stdout}{compiled.stderr}")
+        # a new file, then renamed: never written through a link to chalice's cache
+        rewritten = path.with_suffix(".zip.new")
+        with zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as slim:
+            for file in sorted(p for p in tree.rglob("*") if p.is_file()):
+                name = file.relative_to(tree).as_posix()
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = modes.get(name, 0o100644 << 16)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                slim.writestr(info, file.read_bytes(), compresslevel=9)
+        rewritten.replace(path)
+
+
+def package(stage: str, out: Path, *, slim: bool = True) -> Path:
     if stage == "local":
         raise SystemExit("the local stage is never packaged: its credentials are fakes")
     links = os.environ.get("PIP_FIND_LINKS")
@@ -80,6 +188,8 @@ def package(stage: str, out: Path) -> Path:
     leaked = [marker for marker in LOCAL_ONLY if marker in text]
     if leaked:
         raise SystemExit(f"{template} carries local-only settings: {leaked}")
+    if slim:
+        slim_zip(out / "deployment.zip", kept_services(), runtime_of(template))
     return template
 
 
@@ -89,7 +199,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     template = package(args.stage, args.out or ROOT / "build" / args.stage)
-    print(f"{template} and {template.with_name('deployment.zip')} are ready")
+    zipped = template.with_name("deployment.zip")
+    size = zipped.stat().st_size / 1e6
+    print(f"service models kept: {', '.join(sorted(kept_services()))}")
+    print(f"{template} and {zipped} ({size:.1f} MB, with bytecode) are ready")
 
 
 if __name__ == "__main__":
