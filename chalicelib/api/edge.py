@@ -12,7 +12,7 @@ from chalicelib.http import advising, normalize_chalice_error, problem_response,
 from chalicelib.observability import http_middleware, job_middleware
 from chalicelib.rules.staff import Role, Staff
 from chalicelib.services import staff
-from chalicelib.services.registrations import WebhookRequest, check_json
+from chalicelib.services.registration.registrations import WebhookRequest, check_json
 from chalicelib.settings import settings
 from chalicelib.store import store
 

@@ -15,7 +15,7 @@ from chalicelib.services.container import (
     fines,
     registrations,
 )
-from chalicelib.services.registrations import check_json, required_key
+from chalicelib.services.registration.registrations import check_json, required_key
 
 from .edge import (
     ANY_TYPE,

@@ -11,7 +11,7 @@ from chalicelib.rules.staff import (
     EVERYONE,
     Role,
 )
-from chalicelib.services import approvals, lookup
+from chalicelib.services import lookup
 from chalicelib.services.container import (
     deals,
     lookups,
@@ -20,7 +20,8 @@ from chalicelib.services.container import (
     portfolio,
     registrations,
 )
-from chalicelib.services.registrations import check_json
+from chalicelib.services.registration import approvals
+from chalicelib.services.registration.registrations import check_json
 from chalicelib.settings import settings
 from chalicelib.store import store
 

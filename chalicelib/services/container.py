@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from functools import cache
 
+from chalicelib.services.daily_report import DailyReport
+from chalicelib.services.deals import Deals
+from chalicelib.services.fines import Fines
+from chalicelib.services.jobs import Reclaim, Sweep
+from chalicelib.services.lookup import Lookups
+from chalicelib.services.ownership import Ownership
+from chalicelib.services.party_a import PartyA
+from chalicelib.services.pool import Pool
+from chalicelib.services.portfolio import Portfolio
+from chalicelib.services.probing import DuplicateWatch
+from chalicelib.services.registration.ratelimit import RateLimiter
+from chalicelib.services.registration.reads import Reads
+from chalicelib.services.registration.registrations import Registrations
+from chalicelib.services.rotation import Rotation
+from chalicelib.services.visits import Visits
 from chalicelib.settings import settings
 from chalicelib.store import store
-
-from .daily_report import DailyReport
-from .deals import Deals
-from .fines import Fines
-from .jobs import Reclaim, Sweep
-from .lookup import Lookups
-from .ownership import Ownership
-from .party_a import PartyA
-from .pool import Pool
-from .portfolio import Portfolio
-from .probing import DuplicateWatch
-from .ratelimit import RateLimiter
-from .reads import Reads
-from .registrations import Registrations
-from .rotation import Rotation
-from .visits import Visits
 
 
 @cache

@@ -16,10 +16,10 @@ from chalicelib.rules.staff import Role
 from chalicelib.services import staff as staff_service
 from chalicelib.services.daily_report import DailyReport
 from chalicelib.services.deals import Deals
-from chalicelib.services.intake import MAX_BODY_BYTES
 from chalicelib.services.ownership import Ownership
 from chalicelib.services.pool import Pool
 from chalicelib.services.portfolio import Portfolio
+from chalicelib.services.registration.intake import MAX_BODY_BYTES
 from chalicelib.services.rotation import Rotation
 from chalicelib.services.visits import Visits
 from chalicelib.store import Store

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from chalicelib.rules.phone import customer_key
 from chalicelib.services import container
-from chalicelib.services.registrations import WebhookRequest
+from chalicelib.services.registration.registrations import WebhookRequest
 from chalicelib.settings import settings
 from tests.browser.conftest import (
     DESKTOP,

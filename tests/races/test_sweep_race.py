@@ -61,7 +61,7 @@ def test_two_reclaims_at_once_reclaim_each_customer_once(dynalite: Store) -> Non
     from chalicelib.rules.staff import Role
     from chalicelib.services import staff
     from chalicelib.services.jobs import Reclaim
-    from chalicelib.services.registrations import WebhookRequest
+    from chalicelib.services.registration.registrations import WebhookRequest
     from tests.support import body, encode
 
     visit = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
