@@ -11,7 +11,7 @@ from chalicelib.errors import FieldError, validation_error
 from chalicelib.http import advising, normalize_chalice_error, problem_response, retry_advice
 from chalicelib.observability import http_middleware, job_middleware
 from chalicelib.rules.staff import Role, Staff
-from chalicelib.services import staff
+from chalicelib.services.people import staff
 from chalicelib.services.registration.registrations import WebhookRequest, check_json
 from chalicelib.settings import settings
 from chalicelib.store import store

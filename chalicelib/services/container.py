@@ -10,9 +10,9 @@ from chalicelib.services.fines import Fines
 from chalicelib.services.jobs import Reclaim, Sweep
 from chalicelib.services.lookup import Lookups
 from chalicelib.services.ownership import Ownership
-from chalicelib.services.party_a import PartyA
+from chalicelib.services.people.party_a import PartyA
+from chalicelib.services.people.portfolio import Portfolio
 from chalicelib.services.pool import Pool
-from chalicelib.services.portfolio import Portfolio
 from chalicelib.services.probing import DuplicateWatch
 from chalicelib.services.registration.ratelimit import RateLimiter
 from chalicelib.services.registration.reads import Reads

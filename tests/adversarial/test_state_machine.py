@@ -30,7 +30,7 @@ from chalicelib.rules.phone import customer_key
 from chalicelib.rules.policy import Policy
 from chalicelib.rules.staff import Role
 from chalicelib.services import container
-from chalicelib.services import staff as staff_service
+from chalicelib.services.people import staff as staff_service
 from chalicelib.services.registration.reads import MAX_LIMIT
 from chalicelib.services.registration.registrations import WebhookRequest
 from chalicelib.settings import settings as app_settings

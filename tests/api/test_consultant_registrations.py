@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import brokers, staff
+from chalicelib.services.people import brokers, staff
 from chalicelib.settings import settings
 from scripts import admin
 from tests.conftest import payload

@@ -31,8 +31,8 @@ from app import app
 from chalicelib.http import STATUS
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import staff as staff_service
 from chalicelib.services.lookup import Lookups
+from chalicelib.services.people import staff as staff_service
 from chalicelib.services.registration import approvals as approvals_service
 from chalicelib.services.registration.intake import MAX_BODY_BYTES
 from chalicelib.services.registration.ratelimit import RateLimiter

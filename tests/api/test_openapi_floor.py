@@ -13,12 +13,12 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import staff as staff_service
 from chalicelib.services.daily_report import DailyReport
 from chalicelib.services.deals import Deals
 from chalicelib.services.ownership import Ownership
+from chalicelib.services.people import staff as staff_service
+from chalicelib.services.people.portfolio import Portfolio
 from chalicelib.services.pool import Pool
-from chalicelib.services.portfolio import Portfolio
 from chalicelib.services.registration.intake import MAX_BODY_BYTES
 from chalicelib.services.rotation import Rotation
 from chalicelib.services.visits import Visits

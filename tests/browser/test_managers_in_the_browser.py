@@ -112,7 +112,7 @@ def test_a_wrong_token_is_refused_in_chinese(page: Page, office):
 
 def test_a_token_disabled_meanwhile_sends_the_tab_back_to_sign_in(page: Page, office):
     sign_in(page, office, "front_desk")
-    from chalicelib.services import staff
+    from chalicelib.services.people import staff
 
     staff.set_staff_enabled(office.store, office.person("front_desk")["id"], False, datetime.now())
     page.reload()

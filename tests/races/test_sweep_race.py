@@ -59,8 +59,8 @@ def test_two_reclaims_at_once_reclaim_each_customer_once(dynalite: Store) -> Non
 
     from chalicelib.rules.phone import customer_key
     from chalicelib.rules.staff import Role
-    from chalicelib.services import staff
     from chalicelib.services.jobs import Reclaim
+    from chalicelib.services.people import staff
     from chalicelib.services.registration.registrations import WebhookRequest
     from tests.support import body, encode
 

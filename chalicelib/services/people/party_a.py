@@ -19,7 +19,7 @@ from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
 from chalicelib.rules.staff import Role, Staff
-from chalicelib.services import brokers, registrants, staff
+from chalicelib.services.people import brokers, registrants, staff
 from chalicelib.services.registration.intake import (
     Name,
     PhoneText,
