@@ -21,7 +21,7 @@ from chalicelib.services.container import (
     rotation,
     visits,
 )
-from chalicelib.services.daily_report import as_csv
+from chalicelib.services.floor.daily_report import as_csv
 
 from .edge import (
     ANY_TYPE,

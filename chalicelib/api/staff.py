@@ -11,7 +11,6 @@ from chalicelib.rules.staff import (
     EVERYONE,
     Role,
 )
-from chalicelib.services import lookup
 from chalicelib.services.container import (
     deals,
     lookups,
@@ -20,6 +19,7 @@ from chalicelib.services.container import (
     portfolio,
     registrations,
 )
+from chalicelib.services.floor import lookup
 from chalicelib.services.registration import approvals
 from chalicelib.services.registration.registrations import check_json
 from chalicelib.settings import settings

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from chalicelib.services.daily_report import DailyReport
 from chalicelib.services.deals import Deals
 from chalicelib.services.fines import Fines
+from chalicelib.services.floor.daily_report import DailyReport
+from chalicelib.services.floor.lookup import Lookups
+from chalicelib.services.floor.ownership import Ownership
+from chalicelib.services.floor.rotation import Rotation
+from chalicelib.services.floor.visits import Visits
 from chalicelib.services.jobs import Reclaim, Sweep
-from chalicelib.services.lookup import Lookups
-from chalicelib.services.ownership import Ownership
 from chalicelib.services.people.party_a import PartyA
 from chalicelib.services.people.portfolio import Portfolio
 from chalicelib.services.pool import Pool
@@ -17,8 +19,6 @@ from chalicelib.services.probing import DuplicateWatch
 from chalicelib.services.registration.ratelimit import RateLimiter
 from chalicelib.services.registration.reads import Reads
 from chalicelib.services.registration.registrations import Registrations
-from chalicelib.services.rotation import Rotation
-from chalicelib.services.visits import Visits
 from chalicelib.settings import settings
 from chalicelib.store import store
 

@@ -31,7 +31,7 @@ from app import app
 from chalicelib.http import STATUS
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services.lookup import Lookups
+from chalicelib.services.floor.lookup import Lookups
 from chalicelib.services.people import staff as staff_service
 from chalicelib.services.registration import approvals as approvals_service
 from chalicelib.services.registration.intake import MAX_BODY_BYTES

@@ -19,9 +19,9 @@ from chalicelib.errors import Failed, FieldError
 from chalicelib.errors import validation_error as invalid
 from chalicelib.rules.floor import FormState, form_state
 from chalicelib.services.exports import excel_csv
+from chalicelib.services.floor.visits import parse_day
 from chalicelib.services.registration.outcomes import outcomes_scope
 from chalicelib.services.views import local_iso
-from chalicelib.services.visits import parse_day
 from chalicelib.settings import Settings
 from chalicelib.store import Store
 

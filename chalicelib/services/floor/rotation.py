@@ -24,10 +24,10 @@ from chalicelib.rules.rotation import Assignment, Roster, on_duty, take_turn
 from chalicelib.rules.staff import Role, Staff
 from chalicelib.services import audit
 from chalicelib.services.customers import Customers
+from chalicelib.services.floor.visits import change_visit, parse_day, record_visit, visit_or_404
 from chalicelib.services.ids import derived_id
 from chalicelib.services.registration.intake import Id, Reason, validated
 from chalicelib.services.views import local_iso
-from chalicelib.services.visits import change_visit, parse_day, record_visit, visit_or_404
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
 
