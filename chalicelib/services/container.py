@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from chalicelib.services.deals import Deals
-from chalicelib.services.fines import Fines
+from chalicelib.services.fines.ledger import Fines
 from chalicelib.services.floor.daily_report import DailyReport
 from chalicelib.services.floor.lookup import Lookups
 from chalicelib.services.floor.ownership import Ownership

@@ -24,7 +24,7 @@ from chalicelib.rules.reclaim import reclaimed
 from chalicelib.rules.records import AuditEntry, Event
 from chalicelib.rules.sweep import Due, due_between
 from chalicelib.services.customers import Customers
-from chalicelib.services.fines import Fines
+from chalicelib.services.fines.ledger import Fines
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.registrations import customer_subject
 from chalicelib.settings import Settings

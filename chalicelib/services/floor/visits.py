@@ -34,7 +34,7 @@ from chalicelib.rules.reclaim import visited
 from chalicelib.rules.staff import Role, Staff, reads_visit
 from chalicelib.services import audit
 from chalicelib.services.customers import Customers
-from chalicelib.services.fines import Fines
+from chalicelib.services.fines.ledger import Fines
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.intake import (
     Id,
