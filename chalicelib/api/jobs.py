@@ -9,12 +9,12 @@ from chalice.app import Blueprint, CloudWatchEvent, Cron, DynamoDBEvent, Rate
 
 from chalicelib.rules.policy import Policy
 from chalicelib.rules.reclaim import utc_cron
-from chalicelib.services import stream
 from chalicelib.services.container import (
     duplicate_watch,
     reclaim,
     sweep,
 )
+from chalicelib.services.reclaim import stream
 from chalicelib.store import store
 
 from .edge import (

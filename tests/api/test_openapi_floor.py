@@ -13,14 +13,14 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services.deals import Deals
 from chalicelib.services.floor.daily_report import DailyReport
 from chalicelib.services.floor.ownership import Ownership
 from chalicelib.services.floor.rotation import Rotation
 from chalicelib.services.floor.visits import Visits
 from chalicelib.services.people import staff as staff_service
 from chalicelib.services.people.portfolio import Portfolio
-from chalicelib.services.pool import Pool
+from chalicelib.services.reclaim.deals import Deals
+from chalicelib.services.reclaim.pool import Pool
 from chalicelib.services.registration.intake import MAX_BODY_BYTES
 from chalicelib.store import Store
 from tests.adversarial.routes import concrete
