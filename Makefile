@@ -36,6 +36,16 @@ reset: $(STAMP)
 test: $(STAMP) node_modules/.bin/dynalite
 	$(PY) -m pytest
 
+## make check: the minute after every change: lint, types, and the fast tiers
+## (rules, the store contract on moto, services and jobs); prints its time
+CHECK_TESTS := tests/unit tests/store tests/jobs
+check: $(STAMP)
+	@start=$$(date +%s); \
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && \
+	$(VENV)/bin/mypy chalicelib app.py && \
+	$(PY) -m pytest $(CHECK_TESTS) -m "not dynalite" -q -n 2; \
+	status=$$?; echo "make check: $$(( $$(date +%s) - start )) s"; exit $$status
+
 ## make fuzz: the adversarial suite at length (2,000 state-machine examples, long
 ## schema fuzzing); `make test` runs the bounded versions
 fuzz: $(STAMP) node_modules/.bin/dynalite

@@ -35,8 +35,9 @@ from moto import mock_aws
 from app import app
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import container, staff
-from chalicelib.services.registrations import WebhookRequest
+from chalicelib.services import container
+from chalicelib.services.people import staff
+from chalicelib.services.registration.registrations import WebhookRequest
 from chalicelib.signing import signature_header
 from chalicelib.store import create_tables, store
 from tests.support import make_registrant

@@ -72,8 +72,8 @@ from app import app  # noqa: E402
 from chalicelib.rules.claims import Source  # noqa: E402
 from chalicelib.rules.records import Registrant  # noqa: E402
 from chalicelib.rules.staff import Role  # noqa: E402
-from chalicelib.services import staff  # noqa: E402
 from chalicelib.services.container import reset  # noqa: E402
+from chalicelib.services.people import staff  # noqa: E402
 from chalicelib.signing import signature_header  # noqa: E402
 from chalicelib.store import create_tables, store  # noqa: E402
 from chalicelib.store.tables import ALL_MODELS  # noqa: E402

@@ -75,8 +75,8 @@ class Bench:
         import botocore.client
 
         from chalicelib.rules.staff import Role
-        from chalicelib.services import staff
         from chalicelib.services.container import reset
+        from chalicelib.services.people import staff
         from chalicelib.store import create_tables, sealing, store
 
         self.calls: list[str] = []
@@ -121,7 +121,7 @@ class Bench:
 def kms_calls_per_operation(bench: Bench, client: Any) -> dict[str, Any]:
     from chalicelib.rules.claims import Source
     from chalicelib.rules.records import Registrant
-    from chalicelib.services import registrants
+    from chalicelib.services.people import registrants
     from tests.support import make_registrant, signed_headers
 
     made = json.loads(

@@ -73,7 +73,7 @@ def not_found(what: str) -> Problem:
 
 
 # a write whose outcome is unknown has settled by then; as long as a request
-# with the same key counts as in progress (services/registrations.py)
+# with the same key counts as in progress (services/registration/registrations.py)
 UNCERTAIN_RETRY_SECONDS = 30
 
 

@@ -36,7 +36,8 @@ from chalicelib.errors import Failed
 from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import brokers, container, registrants, staff
+from chalicelib.services import container
+from chalicelib.services.people import brokers, registrants, staff
 from chalicelib.settings import SettingsError, settings
 from chalicelib.store import create_tables, store
 

@@ -2,10 +2,11 @@
 
 `chalice local` serves HTTP routes only; EventBridge is what runs the
 schedules of a deployed stage. Here a thread of scripts/run_local.py does
-EventBridge's part: it reads the schedules app.py declares
-(``@app.schedule``: their names, ``Rate``/``Cron`` expressions and handler
-objects), and calls each handler, the very object Lambda calls, with a
-CloudWatch scheduled event and a Lambda context when its expression says.
+EventBridge's part: it reads the schedules the app declares
+(``@jobs.schedule`` in chalicelib/api/jobs.py: their names,
+``Rate``/``Cron`` expressions and handler objects), and calls each handler,
+the very object Lambda calls, with a CloudWatch scheduled event and a Lambda
+context when its expression says.
 
 Each job also runs once at start-up. A local stack is off more often than
 on (a laptop shut at night, a pilot machine restarted), so on a restart a
@@ -56,7 +57,7 @@ class Job:
 
 
 def declared_jobs(app: Chalice, timeouts: dict[str, int] | None = None) -> list[Job]:
-    """The app's ``@app.schedule`` handlers, as Lambda would call them."""
+    """The app's scheduled handlers, as Lambda would call them."""
     jobs = []
     for source in app.event_sources:
         if not isinstance(source, ScheduledEventConfig):

@@ -192,10 +192,10 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
 def seed(base_url: str) -> dict[str, object]:
     from chalicelib.rules.claims import Source
     from chalicelib.rules.staff import Role
-    from chalicelib.services.brokers import certify
     from chalicelib.services.container import rotation
-    from chalicelib.services.registrants import create_registrant
-    from chalicelib.services.staff import create_staff, issue_token
+    from chalicelib.services.people.brokers import certify
+    from chalicelib.services.people.registrants import create_registrant
+    from chalicelib.services.people.staff import create_staff, issue_token
     from chalicelib.settings import settings
     from chalicelib.store import store
 
@@ -303,7 +303,7 @@ def start_api(endpoint: str) -> subprocess.Popen[bytes]:
 
 
 def start_schedules() -> Any:
-    """The jobs app.py declares with @app.schedule, run as EventBridge would."""
+    """The jobs the app declares (chalicelib/api/jobs.py), run as EventBridge would."""
     import app as application
     from chalicelib.settings import settings
     from scripts.local_schedule import Scheduler, declared_jobs

@@ -119,6 +119,24 @@ def privacy_scan(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail("logged what must never be logged:\n" + "\n".join(found[:10]))
 
 
+# The slow tiers, by folder: any tier runs alone (`-m races`) or is left out
+# (`-m "not browser"`); `make check` runs none of them (README: "Which tests").
+TIERS = {
+    "races": "races",
+    "browser": "browser",
+    "adversarial": "adversarial",
+    "deploy": "deploy",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(item.config.rootpath).parts
+        tier = TIERS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+        if tier is not None:
+            item.add_marker(tier)
+
+
 def payload(response: Any) -> Any:
     return json.loads(response.body)
 

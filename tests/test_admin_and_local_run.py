@@ -23,8 +23,8 @@ from chalice.app import Cron, Rate
 from chalice.config import Config
 from chalice.local import LocalDevServer
 
-import app as app_module
 from app import app
+from chalicelib.api import jobs as jobs_module
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from scripts import admin
@@ -223,9 +223,9 @@ def _declared() -> dict[str, Job]:
 def test_make_run_follows_the_schedules_app_py_declares():
     jobs = _declared()
     assert set(jobs) == {"expiry_sweep", "duplicate_watch", "monthly_reclaim"}
-    # the very objects Lambda calls (handler strings app.expiry_sweep, …)
-    assert jobs["expiry_sweep"].handler is app_module.expiry_sweep
-    assert jobs["monthly_reclaim"].handler is app_module.monthly_reclaim
+    # the very objects Lambda calls (handler strings chalicelib.api.jobs.expiry_sweep, …)
+    assert jobs["expiry_sweep"].handler is jobs_module.expiry_sweep
+    assert jobs["monthly_reclaim"].handler is jobs_module.monthly_reclaim
     at = datetime(2026, 12, 2, 10, 5, tzinfo=UTC)
     for hourly in ("expiry_sweep", "duplicate_watch"):
         assert next_run(jobs[hourly].expression, at, at) == at + timedelta(hours=1)

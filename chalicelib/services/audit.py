@@ -6,9 +6,8 @@ from datetime import datetime
 
 from chalicelib.observability import logger
 from chalicelib.rules.records import AuditEntry
+from chalicelib.services.ids import new_id
 from chalicelib.store import Store
-
-from .ids import new_id
 
 OPERATOR = "operator"  # the admin commands run with AWS credentials, not a token
 

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from functools import cache
 
+from chalicelib.services.fines.ledger import Fines
+from chalicelib.services.floor.daily_report import DailyReport
+from chalicelib.services.floor.lookup import Lookups
+from chalicelib.services.floor.ownership import Ownership
+from chalicelib.services.floor.rotation import Rotation
+from chalicelib.services.floor.visits import Visits
+from chalicelib.services.people.party_a import PartyA
+from chalicelib.services.people.portfolio import Portfolio
+from chalicelib.services.reclaim.deals import Deals
+from chalicelib.services.reclaim.jobs import Reclaim, Sweep
+from chalicelib.services.reclaim.pool import Pool
+from chalicelib.services.reclaim.probing import DuplicateWatch
+from chalicelib.services.registration.ratelimit import RateLimiter
+from chalicelib.services.registration.reads import Reads
+from chalicelib.services.registration.registrations import Registrations
 from chalicelib.settings import settings
 from chalicelib.store import store
-
-from .daily_report import DailyReport
-from .deals import Deals
-from .fines import Fines
-from .jobs import Reclaim, Sweep
-from .lookup import Lookups
-from .ownership import Ownership
-from .party_a import PartyA
-from .pool import Pool
-from .portfolio import Portfolio
-from .probing import DuplicateWatch
-from .ratelimit import RateLimiter
-from .reads import Reads
-from .registrations import Registrations
-from .rotation import Rotation
-from .visits import Visits
 
 
 @cache

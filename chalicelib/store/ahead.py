@@ -1,7 +1,7 @@
 """Reads made ahead: a request that knows which items it is about to read
 fetches them with the read it makes first, in one BatchGetItem, instead of
 one GetItem each (判客: the token with the visit, then the staff member with
-the customer; services/ownership.py).
+the customer; services/floor/ownership.py).
 
 Inside ``reading_ahead(first, then)`` the next read of one item (``_get``)
 also reads ``first``; ``then`` names, from what that read found, the items

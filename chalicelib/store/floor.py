@@ -3,7 +3,7 @@
 A visit and a day's roster are each replaced whole, on the condition that
 nobody changed them since they were read (their version), like the customer.
 
-判客 (services/ownership.py) reads the registrant's record and what a repeat
+判客 (services/floor/ownership.py) reads the registrant's record and what a repeat
 may have left written, and writes the records that follow its decision in
 one BatchWriteItem.
 """
@@ -60,7 +60,7 @@ class RecordAsRead:
 
 @dataclass(frozen=True)
 class DecisionReads:
-    """What a 判客 decision reads besides the visit (services/ownership.py)."""
+    """What a 判客 decision reads besides the visit (services/floor/ownership.py)."""
 
     customer_key: str | None = None
     record: tuple[str, str] | None = None  # (registrant id, registration id)
@@ -73,7 +73,7 @@ class FloorMethods:
     _batch_put: Callable[[list[Any]], None]
     reading_ahead: Callable[..., AbstractContextManager[None]]
 
-    # -- 判客 (services/ownership.py) ---------------------------------------------
+    # -- 判客 (services/floor/ownership.py) ---------------------------------------------
 
     def reading_ahead_of_decision(
         self, visit_id: str | None, then: Callable[[Visit | None], DecisionReads]
@@ -134,7 +134,7 @@ class FloorMethods:
         registrant's record as read with the committed claim and the position
         of its ``registration.protected`` event, that event, the audit entry.
         Each is derived from the committed customer and visit, so whoever
-        writes them writes the same items (services/ownership.py says when)."""
+        writes them writes the same items (services/floor/ownership.py says when)."""
         items: list[Any] = []
         if record is not None:
             read, claim, recorded_at = record

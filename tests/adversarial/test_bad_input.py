@@ -15,7 +15,7 @@ import pytest
 
 from app import app
 from chalicelib.rules.claims import Source
-from chalicelib.services import staff as staff_service
+from chalicelib.services.people import staff as staff_service
 from tests.adversarial.routes import concrete, role_for
 from tests.conftest import payload
 from tests.support import signed_headers, snapshot

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app import app
 from chalicelib.rules.claims import Source
-from chalicelib.services import staff as staff_service
+from chalicelib.services.people import staff as staff_service
 from chalicelib.signing import signature_header
 from chalicelib.store import store
 from tests.adversarial.burst import served

@@ -30,9 +30,9 @@ from chalicelib.rules.phone import customer_key
 from chalicelib.rules.policy import Policy
 from chalicelib.rules.staff import Role
 from chalicelib.services import container
-from chalicelib.services import staff as staff_service
-from chalicelib.services.reads import MAX_LIMIT
-from chalicelib.services.registrations import WebhookRequest
+from chalicelib.services.people import staff as staff_service
+from chalicelib.services.registration.reads import MAX_LIMIT
+from chalicelib.services.registration.registrations import WebhookRequest
 from chalicelib.settings import settings as app_settings
 from chalicelib.signing import signature_header
 from tests.support import body, empty_tables, encode, make_registrant, shanghai

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.rules.staff import Role, Staff
-from chalicelib.services import staff as staff_service
+from chalicelib.services.people import staff as staff_service
 from tests.conftest import Api, payload
 from tests.support import body, shanghai
 

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import brokers, staff
+from chalicelib.services.people import brokers, staff
 from chalicelib.settings import settings
 from scripts import admin
 from tests.conftest import payload
@@ -249,7 +249,7 @@ def test_admin_certifies_lists_and_revokes_brokers(api, capsys):
 def test_broker_refusals_are_audited_with_their_rule(api, clock):
     """R-REG-4: a refused broker registration leaves its audit entry."""
     from chalicelib.rules.phone import customer_key
-    from chalicelib.services.registrations import customer_subject
+    from chalicelib.services.registration.registrations import customer_subject
 
     late = certify(datetime.now(UTC) + timedelta(seconds=1), api.store)
     consultant = token(api, Role.CONSULTANT)

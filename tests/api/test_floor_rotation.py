@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.services import staff as staff_service
+from chalicelib.services.people import staff as staff_service
 from tests.api.floor_support import Floor
 from tests.conftest import payload
 

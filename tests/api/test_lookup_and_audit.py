@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import brokers, staff
+from chalicelib.services.people import brokers, staff
 from chalicelib.settings import settings
 from chalicelib.store.models import AuditItem
 from tests.conftest import payload

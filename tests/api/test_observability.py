@@ -11,7 +11,7 @@ import pytest
 from chalicelib.observability import logger, mask_phones
 from chalicelib.rules.claims import Source
 from chalicelib.services.container import registrations
-from chalicelib.services.registrations import WebhookRequest
+from chalicelib.services.registration.registrations import WebhookRequest
 from tests.support import body, encode, signed_headers
 
 VISIT = "2026-11-27T09:30:00+08:00"

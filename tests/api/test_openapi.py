@@ -31,13 +31,13 @@ from app import app
 from chalicelib.http import STATUS
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import approvals as approvals_service
-from chalicelib.services import staff as staff_service
-from chalicelib.services.intake import MAX_BODY_BYTES
-from chalicelib.services.lookup import Lookups
-from chalicelib.services.ratelimit import RateLimiter
-from chalicelib.services.reads import DEFAULT_LIMIT, MAX_LIMIT
-from chalicelib.services.registrations import Registrations
+from chalicelib.services.floor.lookup import Lookups
+from chalicelib.services.people import staff as staff_service
+from chalicelib.services.registration import approvals as approvals_service
+from chalicelib.services.registration.intake import MAX_BODY_BYTES
+from chalicelib.services.registration.ratelimit import RateLimiter
+from chalicelib.services.registration.reads import DEFAULT_LIMIT, MAX_LIMIT
+from chalicelib.services.registration.registrations import Registrations
 from chalicelib.settings import settings
 from chalicelib.signing import TOLERANCE_SECONDS
 from chalicelib.store import Store, StoreUnavailable

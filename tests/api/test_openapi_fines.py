@@ -10,8 +10,8 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services.fines import Fines
-from chalicelib.services.ratelimit import RateLimiter
+from chalicelib.services.fines.ledger import Fines
+from chalicelib.services.registration.ratelimit import RateLimiter
 from tests.api.test_openapi import Case, Ctx, answered_as_declared, spec  # noqa: F401 (the fixture)
 from tests.api.test_openapi_floor import Route, arrival, call, on, shared_cases, token
 from tests.conftest import payload

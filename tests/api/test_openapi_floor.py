@@ -13,15 +13,15 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import staff as staff_service
-from chalicelib.services.daily_report import DailyReport
-from chalicelib.services.deals import Deals
-from chalicelib.services.intake import MAX_BODY_BYTES
-from chalicelib.services.ownership import Ownership
-from chalicelib.services.pool import Pool
-from chalicelib.services.portfolio import Portfolio
-from chalicelib.services.rotation import Rotation
-from chalicelib.services.visits import Visits
+from chalicelib.services.floor.daily_report import DailyReport
+from chalicelib.services.floor.ownership import Ownership
+from chalicelib.services.floor.rotation import Rotation
+from chalicelib.services.floor.visits import Visits
+from chalicelib.services.people import staff as staff_service
+from chalicelib.services.people.portfolio import Portfolio
+from chalicelib.services.reclaim.deals import Deals
+from chalicelib.services.reclaim.pool import Pool
+from chalicelib.services.registration.intake import MAX_BODY_BYTES
 from chalicelib.store import Store
 from tests.adversarial.routes import concrete
 from tests.api.test_openapi import (

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services.party_a import PartyA
+from chalicelib.services.people.party_a import PartyA
 from tests.api.test_openapi import Case, Ctx, answered_as_declared, spec  # noqa: F401 (the fixture)
 from tests.api.test_openapi_floor import Route, call, shared_cases, token
 from tests.api.test_openapi_query import with_unknown_parameter

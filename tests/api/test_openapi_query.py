@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from app import QUERY_PARAMETERS, app
+from app import app
+from chalicelib.api.edge import QUERY_PARAMETERS
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services.intake import MAX_BODY_BYTES
+from chalicelib.services.registration.intake import MAX_BODY_BYTES
 from tests.adversarial.routes import concrete, role_for
 from tests.api.test_openapi import Case, Ctx, answered_as_declared, spec  # noqa: F401 (the fixture)
 from tests.api.test_openapi_floor import call, token

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
-from chalicelib.services import registrants, staff
+from chalicelib.services.people import registrants, staff
 from chalicelib.store.models import TokenItem
 from scripts import admin
 from tests.conftest import payload

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from chalicelib.rules.phone import customer_key
 from chalicelib.services import container
-from chalicelib.services.registrations import WebhookRequest
+from chalicelib.services.registration.registrations import WebhookRequest
 from chalicelib.settings import settings
 from tests.browser.conftest import (
     DESKTOP,
@@ -112,7 +112,7 @@ def test_a_wrong_token_is_refused_in_chinese(page: Page, office):
 
 def test_a_token_disabled_meanwhile_sends_the_tab_back_to_sign_in(page: Page, office):
     sign_in(page, office, "front_desk")
-    from chalicelib.services import staff
+    from chalicelib.services.people import staff
 
     staff.set_staff_enabled(office.store, office.person("front_desk")["id"], False, datetime.now())
     page.reload()

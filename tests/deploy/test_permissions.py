@@ -39,7 +39,7 @@ STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:L
 _REREAD = ("dynamodb:GetItem", "customers", None)
 # a notice whose first writer died before its event (store/feed.py: re-stamp)
 _RESTAMP = ("dynamodb:GetItem", "events", None)
-# after a run died between a reclaim and its audit entry (services/jobs.py)
+# after a run died between a reclaim and its audit entry (services/reclaim/jobs.py)
 _POOL_REPAIR = ("dynamodb:Query", "customers", "by_pool")
 UNSEEN_BUT_NEEDED: dict[str, set[Use]] = {
     "api_handler": {_RESTAMP},

@@ -10,7 +10,7 @@ from chalicelib.rules.claims import Source
 from chalicelib.rules.phone import customer_key
 from chalicelib.rules.staff import Role
 from chalicelib.services import container
-from chalicelib.services import staff as staff_service
+from chalicelib.services.people import staff as staff_service
 from chalicelib.settings import settings
 from tests.api.floor_support import person, walk_in
 from tests.conftest import payload

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app import idempotency_stream
-from chalicelib.services import stream
+from chalicelib.api.jobs import idempotency_stream
+from chalicelib.services.reclaim import stream
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 

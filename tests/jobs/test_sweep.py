@@ -176,7 +176,7 @@ def _manager(api):
     import json
 
     from chalicelib.rules.staff import Role
-    from chalicelib.services import staff
+    from chalicelib.services.people import staff
 
     member = staff.create_staff(api.store, "经理", Role.SALES_MANAGER, now())
     token = staff.issue_token(api.store, member.staff_id, now()).token

@@ -22,7 +22,7 @@ from chalicelib.rules.claims import Customer, Source
 from chalicelib.rules.phone import customer_key
 from chalicelib.rules.records import Registrant
 from chalicelib.services import container
-from chalicelib.services.registrations import Answer, WebhookRequest
+from chalicelib.services.registration.registrations import Answer, WebhookRequest
 from chalicelib.settings import settings
 from chalicelib.signing import signature_header
 from chalicelib.store import Store, VersionConflict

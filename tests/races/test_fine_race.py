@@ -15,8 +15,8 @@ from chalicelib.errors import Failed
 from chalicelib.rules.fines import Kind, Status
 from chalicelib.rules.floor import Visit
 from chalicelib.rules.staff import Role
-from chalicelib.services import staff as staff_service
-from chalicelib.services.fines import Fines
+from chalicelib.services.fines.ledger import Fines
+from chalicelib.services.people import staff as staff_service
 from chalicelib.settings import settings
 from chalicelib.store import Store
 from tests.races.test_exactly_one_winner import NOW, fire_together

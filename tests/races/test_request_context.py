@@ -18,7 +18,7 @@ import pytest
 from app import app
 from chalicelib.observability import logger
 from chalicelib.rules.phone import customer_key
-from chalicelib.services.registrations import customer_subject
+from chalicelib.services.registration.registrations import customer_subject
 from chalicelib.settings import settings
 from chalicelib.store import Store
 from tests.adversarial.burst import served

@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.rules.staff import Role
 from chalicelib.services import container
-from chalicelib.services import staff as staff_service
+from chalicelib.services.people import staff as staff_service
 from chalicelib.store import Stale, Store
 from tests.races.test_exactly_one_winner import NOW, fire_together
 

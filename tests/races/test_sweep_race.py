@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.services import container
-from chalicelib.services.jobs import Sweep
+from chalicelib.services.reclaim.jobs import Sweep
 from chalicelib.settings import settings
 from chalicelib.store import Store
 from tests.races.test_exactly_one_winner import (
@@ -59,9 +59,9 @@ def test_two_reclaims_at_once_reclaim_each_customer_once(dynalite: Store) -> Non
 
     from chalicelib.rules.phone import customer_key
     from chalicelib.rules.staff import Role
-    from chalicelib.services import staff
-    from chalicelib.services.jobs import Reclaim
-    from chalicelib.services.registrations import WebhookRequest
+    from chalicelib.services.people import staff
+    from chalicelib.services.reclaim.jobs import Reclaim
+    from chalicelib.services.registration.registrations import WebhookRequest
     from tests.support import body, encode
 
     visit = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai

@@ -20,8 +20,8 @@ from botocore.awsrequest import AWSResponse
 from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
 from chalicelib.rules.staff import Role
-from chalicelib.services import registrants
 from chalicelib.services.container import reset
+from chalicelib.services.people import registrants
 from chalicelib.settings import SettingsError
 from chalicelib.store import sealing, store
 from chalicelib.store.models import RegistrantItem

@@ -19,7 +19,7 @@ from tests.support import make_registrant, shanghai
 NOW = shanghai("2026-11-27 10:00")
 
 
-@pytest.fixture(params=["moto", "dynalite"])
+@pytest.fixture(params=["moto", pytest.param("dynalite", marks=pytest.mark.dynalite)])
 def store(request) -> Store:
     return request.getfixturevalue("tables" if request.param == "moto" else "dynalite")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.services.ratelimit import RateLimiter
+from chalicelib.services.registration.ratelimit import RateLimiter
 
 
 def test_a_burst_is_allowed_then_the_rate_refills_it():

@@ -15,12 +15,11 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from chalicelib.rules.claims import Claim, Customer, Source
 from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.staff import Role, Staff
+from chalicelib.services.registration.intake import mobile, validated
+from chalicelib.services.registration.registrations import customer_subject
+from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
-
-from .intake import mobile, validated
-from .registrations import customer_subject
-from .views import local_iso
 
 FULL_VIEW = frozenset(
     {

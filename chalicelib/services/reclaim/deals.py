@@ -18,15 +18,14 @@ from chalicelib.rules.records import Event
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.staff import Role, Staff
 from chalicelib.rules.sweep import FEED_SOURCES
+from chalicelib.services import audit
+from chalicelib.services.customers import Customers
+from chalicelib.services.ids import derived_id
+from chalicelib.services.registration.intake import Note, PhoneText, mobile, validated
+from chalicelib.services.registration.registrations import customer_subject
+from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
-
-from . import audit
-from .customers import Customers
-from .ids import derived_id
-from .intake import Note, PhoneText, mobile, validated
-from .registrations import customer_subject
-from .views import local_iso
 
 
 class _Deal(BaseModel):

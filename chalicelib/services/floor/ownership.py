@@ -33,17 +33,16 @@ from chalicelib.rules.floor import Decision, Visit, claim_for_decision, confirme
 from chalicelib.rules.records import AuditEntry, Event
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.staff import Staff
+from chalicelib.services import audit
+from chalicelib.services.customers import Customers
+from chalicelib.services.floor.visits import change_visit, customer_unknown, visit_or_404
+from chalicelib.services.ids import derived_id, new_id
+from chalicelib.services.registration.intake import MAX_BODY_BYTES, Id, Reason, validated
+from chalicelib.services.registration.registrations import customer_subject
+from chalicelib.services.views import visit_view
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 from chalicelib.store.floor import DecisionReads, RecordAsRead
-
-from . import audit
-from .customers import Customers
-from .ids import derived_id, new_id
-from .intake import MAX_BODY_BYTES, Id, Reason, validated
-from .registrations import customer_subject
-from .views import visit_view
-from .visits import change_visit, customer_unknown, visit_or_404
 
 MAX_ATTEMPTS = 5
 

@@ -11,10 +11,9 @@ from datetime import datetime
 
 from chalicelib.errors import Failed, Problem, not_found, unauthenticated
 from chalicelib.rules.staff import Role, Staff
+from chalicelib.services import audit
+from chalicelib.services.ids import new_id
 from chalicelib.store import Store
-
-from . import audit
-from .ids import new_id
 
 
 @dataclass(frozen=True)

@@ -32,16 +32,23 @@ from chalicelib.rules.localtime import local_date
 from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.reclaim import visited
 from chalicelib.rules.staff import Role, Staff, reads_visit
+from chalicelib.services import audit
+from chalicelib.services.customers import Customers
+from chalicelib.services.fines.ledger import Fines
+from chalicelib.services.ids import derived_id, new_id
+from chalicelib.services.registration.intake import (
+    Id,
+    Name,
+    Note,
+    PhoneText,
+    VisitAt,
+    mobile,
+    validated,
+)
+from chalicelib.services.registration.registrations import valid_idempotency_key
+from chalicelib.services.views import visit_view
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
-
-from . import audit
-from .customers import Customers
-from .fines import Fines
-from .ids import derived_id, new_id
-from .intake import Id, Name, Note, PhoneText, VisitAt, mobile, validated
-from .registrations import valid_idempotency_key
-from .views import visit_view
 
 MAX_ATTEMPTS = 5
 

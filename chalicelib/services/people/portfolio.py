@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.rules.staff import Staff
+from chalicelib.services.registration.reads import decode_cursor, one_page, parse_limit
+from chalicelib.services.views import owned_customer_view
 from chalicelib.settings import Settings
 from chalicelib.store import Store
-
-from .reads import decode_cursor, one_page, parse_limit
-from .views import owned_customer_view
 
 
 class Portfolio:

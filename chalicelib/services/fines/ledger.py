@@ -35,14 +35,22 @@ from chalicelib.rules.localtime import at_local_time, local_date
 from chalicelib.rules.phone import mask_phone
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.staff import MANAGERS, Role, Staff
+from chalicelib.services import audit
+from chalicelib.services.exports import excel_csv
+from chalicelib.services.ids import derived_id, new_id
+from chalicelib.services.registration.intake import (
+    Id,
+    Note,
+    PhoneText,
+    Reason,
+    VisitAt,
+    is_id,
+    mobile,
+    validated,
+)
+from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
-
-from . import audit
-from .exports import excel_csv
-from .ids import derived_id, new_id
-from .intake import Id, Note, PhoneText, Reason, VisitAt, is_id, mobile, validated
-from .views import local_iso
 
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MAX_ATTEMPTS = 5

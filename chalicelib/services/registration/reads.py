@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 
 from chalicelib.errors import Failed, FieldError, not_found, validation_error
 from chalicelib.rules.records import Registrant
+from chalicelib.services.views import event_view, registration_view
 from chalicelib.settings import Settings
 from chalicelib.store import Store
-
-from .views import event_view, registration_view
 
 T = TypeVar("T")
 

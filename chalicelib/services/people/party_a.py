@@ -19,12 +19,18 @@ from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
 from chalicelib.rules.staff import Role, Staff
+from chalicelib.services.people import brokers, registrants, staff
+from chalicelib.services.registration.intake import (
+    Name,
+    PhoneText,
+    VisitAt,
+    is_id,
+    mobile,
+    validated,
+)
+from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
-
-from . import brokers, registrants, staff
-from .intake import Name, PhoneText, VisitAt, is_id, mobile, validated
-from .views import local_iso
 
 
 def _registrant_kind(value: object) -> Source:

@@ -46,22 +46,21 @@ from chalicelib.rules.records import (
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.registration import Recommendation, decide, registered
 from chalicelib.rules.staff import Staff
-from chalicelib.settings import Settings
-from chalicelib.signing import verify
-from chalicelib.store import Store, VersionConflict
-
-from .customers import Customers
-from .ids import derived_id, new_id
-from .intake import (
+from chalicelib.services.customers import Customers
+from chalicelib.services.ids import derived_id, new_id
+from chalicelib.services.registration.intake import (
     MAX_BODY_BYTES,
     BrokerShown,
     RegistrationBody,
     parse_registration,
     parse_staff_registration,
 )
-from .outcomes import outcome_count
-from .ratelimit import RateLimiter
-from .views import registration_view
+from chalicelib.services.registration.outcomes import outcome_count
+from chalicelib.services.registration.ratelimit import RateLimiter
+from chalicelib.services.views import registration_view
+from chalicelib.settings import Settings
+from chalicelib.signing import verify
+from chalicelib.store import Store, VersionConflict
 
 FEED_SOURCES = frozenset({Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE})
 # A claim made by the same key less than this long ago belongs to a request

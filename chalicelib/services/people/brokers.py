@@ -7,10 +7,9 @@ from datetime import datetime
 from chalicelib.errors import Failed, FieldError, not_found, validation_error
 from chalicelib.rules.brokers import Broker, id_card_key, normalize_id_card
 from chalicelib.rules.phone import mask_phone, normalize_phone
+from chalicelib.services import audit
+from chalicelib.services.ids import new_id
 from chalicelib.store import Store
-
-from . import audit
-from .ids import new_id
 
 
 def certify(

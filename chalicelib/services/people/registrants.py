@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from chalicelib.errors import Failed, not_found
 from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
+from chalicelib.services import audit
+from chalicelib.services.ids import new_id
 from chalicelib.store import Store
-
-from . import audit
-from .ids import new_id
 
 KINDS = (Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE)
 

@@ -18,13 +18,12 @@ from typing import Any
 from chalicelib.errors import Failed, FieldError
 from chalicelib.errors import validation_error as invalid
 from chalicelib.rules.floor import FormState, form_state
+from chalicelib.services.exports import excel_csv
+from chalicelib.services.floor.visits import parse_day
+from chalicelib.services.registration.outcomes import outcomes_scope
+from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
-
-from .exports import excel_csv
-from .outcomes import outcomes_scope
-from .views import local_iso
-from .visits import parse_day
 
 FORMATS = ("json", "csv")
 COUNTED = (

@@ -23,13 +23,12 @@ from chalicelib.rules.claims import Customer
 from chalicelib.rules.reclaim import reclaimed
 from chalicelib.rules.records import AuditEntry, Event
 from chalicelib.rules.sweep import Due, due_between
+from chalicelib.services.customers import Customers
+from chalicelib.services.fines.ledger import Fines
+from chalicelib.services.ids import derived_id, new_id
+from chalicelib.services.registration.registrations import customer_subject
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
-
-from .customers import Customers
-from .fines import Fines
-from .ids import derived_id, new_id
-from .registrations import customer_subject
 
 MAX_ATTEMPTS = 5
 # the indexes are eventually consistent: a customer updated just before a run

@@ -20,14 +20,13 @@ from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.records import AuditEntry
 from chalicelib.rules.registration import check_late_approval, late_entry_cutoff
 from chalicelib.rules.staff import Staff
+from chalicelib.services.customers import Customers
+from chalicelib.services.ids import new_id
+from chalicelib.services.registration.intake import Id, Reason, mobile, validated
+from chalicelib.services.registration.registrations import customer_subject
+from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
-
-from .customers import Customers
-from .ids import new_id
-from .intake import Id, Reason, mobile, validated
-from .registrations import customer_subject
-from .views import local_iso
 
 MAX_ATTEMPTS = 5
 # the late rule of whoever the approval is for, as their registration cites it:

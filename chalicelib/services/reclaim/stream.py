@@ -15,9 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.observability import count, logger
+from chalicelib.services import audit
 from chalicelib.store import Store
-
-from . import audit
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 

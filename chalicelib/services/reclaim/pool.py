@@ -15,15 +15,14 @@ from chalicelib.rules.claims import Customer
 from chalicelib.rules.phone import mask_phone
 from chalicelib.rules.reclaim import assigned_from_pool
 from chalicelib.rules.staff import Role, Staff
+from chalicelib.services import audit
+from chalicelib.services.customers import Customers
+from chalicelib.services.ids import derived_id
+from chalicelib.services.registration.intake import Id, validated
+from chalicelib.services.registration.registrations import customer_subject
+from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
-
-from . import audit
-from .customers import Customers
-from .ids import derived_id
-from .intake import Id, validated
-from .registrations import customer_subject
-from .views import local_iso
 
 # how far back the pool is listed: customers nobody assigned for two years
 # are still there, and cost one query per month to find

@@ -22,15 +22,14 @@ from chalicelib.rules.localtime import local_date
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.rotation import Assignment, Roster, on_duty, take_turn
 from chalicelib.rules.staff import Role, Staff
+from chalicelib.services import audit
+from chalicelib.services.customers import Customers
+from chalicelib.services.floor.visits import change_visit, parse_day, record_visit, visit_or_404
+from chalicelib.services.ids import derived_id
+from chalicelib.services.registration.intake import Id, Reason, validated
+from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
-
-from . import audit
-from .customers import Customers
-from .ids import derived_id
-from .intake import Id, Reason, validated
-from .views import local_iso
-from .visits import change_visit, parse_day, record_visit, visit_or_404
 
 MAX_ATTEMPTS = 5
 

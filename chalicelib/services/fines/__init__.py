@@ -1,0 +1,1 @@
+"""The fines ledger (R-FINE-1..5)."""

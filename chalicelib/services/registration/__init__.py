@@ -1,0 +1,2 @@
+"""Registering customers: the registrants' webhook, a consultant's registrations,
+late approvals, a registrant's reads, and the day's counts (R-REG, R-DUP, R-PROT)."""
