@@ -38,7 +38,7 @@ from chalicelib.services.customers import Customers
 from chalicelib.services.floor.visits import change_visit, customer_unknown, visit_or_404
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.intake import MAX_BODY_BYTES, Id, Reason, validated
-from chalicelib.services.registration.registrations import customer_subject
+from chalicelib.services.registration.registrations import customer_subject, protected_event
 from chalicelib.services.views import visit_view
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
@@ -280,15 +280,11 @@ class Ownership:
 
 
 def _protected_event(claim: Claim, recorded_at: datetime) -> Event:
-    assert claim.protection is not None
-    return Event(
-        event_id=derived_id("ev", claim.registration_id, "registration.protected"),
-        type="registration.protected",
-        registrant_id=claim.registrant_id,
-        registration_id=claim.registration_id,
-        occurred_at=claim.protection.starts_at,
-        recorded_at=recorded_at,
-    )
+    """The agency's ``registration.protected``: only a distribution claim is
+    confirmed by a visit, and it then has its protection."""
+    event = protected_event(claim, recorded_at=recorded_at)
+    assert event is not None
+    return event
 
 
 def _decided_entry(key: str, visit_id: str, decision: Decision) -> AuditEntry:
