@@ -1038,6 +1038,17 @@
       ]))));
   }
 
+  // the managers' charts live in dashboard.js (window.SalesDashboard), which
+  // draws into the screen with the helpers it is handed
+  async function dashboardScreen(main, who) {
+    const dashboard = window.SalesDashboard;
+    if (!dashboard) {
+      main.append(h("p", {}, "看板暂不可用"));
+      return;
+    }
+    await dashboard.render(main, { get, h, fill, section, table, when, today, role: who.role, zone: ZONE });
+  }
+
   // -- roles and their screens -------------------------------------------------------
 
   const SCREENS = {
@@ -1057,6 +1068,7 @@
     registrants: ["报备方", registrantsScreen],
     brokers: ["全民经纪人", brokersScreen],
     staff: ["员工", staffScreen],
+    dashboard: ["看板", dashboardScreen],
   };
 
   const ROLE_SCREENS = {
@@ -1064,9 +1076,9 @@
     channel_assistant: ["judge", "forms", "report", "statement"],
     consultant: ["customers", "myforms", "register", "statement"],
     sales_admin: ["report", "forms", "statement"],
-    sales_manager: ["pool", "late", "roster", "fines", "statement"],
-    site_manager: ["exemptions", "fines", "statement"],
-    party_a_admin: ["registrants", "brokers", "staff", "statement"],
+    sales_manager: ["pool", "late", "roster", "fines", "statement", "dashboard"],
+    site_manager: ["exemptions", "fines", "statement", "dashboard"],
+    party_a_admin: ["registrants", "brokers", "staff", "statement", "dashboard"],
   };
 
   let me = null;
