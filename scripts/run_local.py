@@ -7,10 +7,13 @@ so a restart finds everything it had. Creates the tables that are missing
 (never re-creates one). On the first run, and after `make reset`, seeds two
 channels, one distribution agency and one e-commerce unit, one staff member
 per role (two consultants, on that day's duty roster) and two certified
-brokers, and writes their ids, secrets and tokens to .local/demo.json; a
-later run reuses that file and its data. Serves the API on 127.0.0.1:8000
-(scripts/local_server.py: `chalice local` without query strings in its access
-log) and runs the schedules app.py declares (scripts/local_schedule.py).
+brokers, and a few months of the office's past (scripts/demo_history.py:
+stale customers the start-up reclaim takes into the pool, proposed fines,
+an overdue form, today's arrivals), and writes their ids, secrets and
+tokens to .local/demo.json; a later run reuses that file and its data.
+Serves the API on 127.0.0.1:8000 (scripts/local_server.py: `chalice local`
+without query strings in its access log) and runs the schedules app.py
+declares (scripts/local_schedule.py), each once at start-up.
 Ctrl-C (or SIGTERM) stops everything it started.
 
     PORT=8001             another port for the API
@@ -189,7 +192,10 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
         proc.wait(timeout=timeout)
 
 
-def seed(base_url: str) -> dict[str, object]:
+def seed(base_url: str, *, history: bool = False) -> dict[str, object]:
+    """The demo project: registrants, brokers, one person per role with a
+    token, today's duty roster; with ``history``, months of the office's
+    past too (``seed_history``), which `make run` seeds on its first run."""
     from chalicelib.rules.claims import Source
     from chalicelib.rules.staff import Role
     from chalicelib.services.container import rotation
@@ -227,7 +233,7 @@ def seed(base_url: str) -> dict[str, object]:
     on_duty = [m.staff_id for m in members if m.role is Role.CONSULTANT]
     today = now.astimezone(settings().policy.zone).date().isoformat()
     rotation().set_roster(manager, today, json.dumps({"consultants": on_duty}).encode(), now)
-    return {
+    demo: dict[str, Any] = {
         "base_url": base_url,
         "registrants": [
             {"id": r.registrant_id, "kind": r.kind.value, "name": r.name, "secret": r.secret}
@@ -239,6 +245,18 @@ def seed(base_url: str) -> dict[str, object]:
             for b, card in brokers
         ],
     }
+    if history:
+        demo["history"] = seed_history(demo, datetime.now(UTC))
+    return demo
+
+
+def seed_history(demo: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The demo office's past, written through the services with the clock
+    of each moment (as the API would have written it then), so every
+    role's main screen has work on the first sign-in. See scripts/demo_history.py."""
+    from scripts.demo_history import History
+
+    return History(demo, now).seed()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -264,7 +282,7 @@ def prepare(base_url: str, endpoint: str) -> tuple[dict[str, Any], bool]:
     demo = _kept_demo(DEMO_FILE)
     seeded = demo is None or store().get_registrant(demo["registrants"][0]["id"]) is None
     if seeded:
-        demo = seed(base_url)
+        demo = seed(base_url, history=True)
     assert demo is not None
     demo.update(base_url=base_url, dynamodb_endpoint=endpoint)
     DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -335,6 +353,14 @@ def show(demo: dict[str, Any], seeded: bool, endpoint: str) -> None:
         print(f"  {r['kind']:<12} {r['id']}  secret {r['secret']}  ({r['name']})")
     for p in demo["staff"]:
         print(f"  {p['role']:<17} {p['id']}  token {p['token']}  ({p['name']})")
+    history = demo.get("history") or {}
+    if seeded and "pool" in history:
+        print(
+            f"  demo history: {len(history['pool'])} customers last seen months ago (the reclaim"
+            f" at start-up takes them into the pool), {len(history['proposed_fines'])} proposed"
+            " fines, an overdue form, a customer waiting for 判客"
+            f' ({history["awaiting_decision"]["phone"]}); README, "Demo data"'
+        )
 
 
 def serve() -> int:
