@@ -10,11 +10,12 @@ STAGE ?= prod
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) on PATH"; exit 1; }
-	@test -f $(STAMP) || echo "first run: installing the Python dependencies into $(VENV) (a few minutes)"
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet 'pip>=23,<26.3'
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	@if test -f $(STAMP); then echo "requirements changed: updating the dependencies in $(VENV)"; \
+	else echo "first run: installing dependencies (a few minutes)"; fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check 'pip>=23,<26.3'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
 
 node_modules/.bin/dynalite: package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "needs Node.js 20 or later (npm) on PATH"; exit 1; }
