@@ -12,6 +12,9 @@
     .venv/bin/python scripts/admin.py list-brokers
     .venv/bin/python scripts/admin.py revoke-broker brk_...
     .venv/bin/python scripts/admin.py run-sweep | run-reclaim | run-duplicate-watch
+    .venv/bin/python scripts/admin.py job-runs sweep | reclaim
+    .venv/bin/python scripts/admin.py daily-report [--date 2026-12-01]    # CSV into .local/
+    .venv/bin/python scripts/admin.py fines-statement --payer stf_... [--month 2026-12]
 
 Secrets and tokens are printed once. A staff token is stored only as a hash.
 A registrant's signing secret must stay readable (every request's HMAC is
@@ -19,6 +22,11 @@ checked with it): a deployed stage stores it encrypted with the stage's KMS
 key (REGISTRANT_SECRETS_KEY_ID; docs/deploy.md), the local stage as it is.
 The stage comes from the environment: STAGE / TABLE_PREFIX / AWS_REGION and,
 for the embedded store of `make run`, DYNAMODB_ENDPOINT (see README).
+
+Times are printed as the API gives them: ISO 8601 in the project's zone
+(Asia/Shanghai, ``2026-12-07T10:00:00+08:00``); a time given without an
+offset (``--expires-at``) is read in that zone too. CSV files (UTF-8 with a
+byte-order mark, for Excel) go under .local/ unless ``--out`` says where.
 """
 
 from __future__ import annotations
@@ -37,9 +45,15 @@ from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.services import container
+from chalicelib.services.floor.daily_report import as_csv
 from chalicelib.services.people import brokers, registrants, staff
+from chalicelib.services.views import local_iso
 from chalicelib.settings import SettingsError, settings
 from chalicelib.store import create_tables, store
+
+# where the CSV files go unless --out says otherwise (ignored by git, with
+# make run's data): never the repository's root
+CSV_DIR = Path(__file__).resolve().parent.parent / ".local"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -78,7 +92,9 @@ def parser() -> argparse.ArgumentParser:
     certify.add_argument("--name", required=True)
     certify.add_argument("--phone", required=True)
     certify.add_argument("--id-card", required=True)
-    certify.add_argument("--expires-at", help="ISO 8601 with an offset (optional)")
+    certify.add_argument(
+        "--expires-at", help="ISO 8601, e.g. 2027-06-30T18:00 (Shanghai time unless an offset)"
+    )
     commands.add_parser("list-brokers", help="every broker and whether certified now")
     unbroker = commands.add_parser("revoke-broker", help="revoke a broker's certification")
     unbroker.add_argument("broker_id")
@@ -86,7 +102,36 @@ def parser() -> argparse.ArgumentParser:
         commands.add_parser(f"run-{job}", help=f"run the {job} job now (safe to repeat)")
     runs = commands.add_parser("job-runs", help="a job's latest runs: start, end, counts")
     runs.add_argument("job", choices=["sweep", "reclaim"])
+    report = commands.add_parser(
+        "daily-report", help="the day's channel report (R-REG-2) as CSV, into .local/"
+    )
+    report.add_argument("--date", help="the local day, YYYY-MM-DD (default: today)")
+    report.add_argument("--out", type=Path, help="the CSV file (default: under .local/)")
+    statement = commands.add_parser(
+        "fines-statement", help="a payer's monthly fines statement as CSV, into .local/"
+    )
+    statement.add_argument("--payer", required=True, help="a staff (stf_…) or registrant id")
+    statement.add_argument("--month", help="the local month, YYYY-MM (default: this month)")
+    statement.add_argument("--out", type=Path, help="the CSV file (default: under .local/)")
     return p
+
+
+def shanghai(at: datetime | None) -> str | None:
+    """An instant as the API writes it: ISO 8601 in the project's zone."""
+    return local_iso(at, settings().policy.zone)
+
+
+def instant(text: str) -> datetime:
+    """ISO 8601; without an offset, a wall-clock time in the project's zone."""
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=settings().policy.zone)
+
+
+def write_csv(text: str, out: Path | None, name: str) -> Path:
+    path = out if out is not None else CSV_DIR / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="")
+    return path
 
 
 def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR0912, C901
@@ -106,9 +151,7 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR09
         return {
             "id": r.registrant_id,
             "secret": r.secret,
-            "previous_secret_valid_until": r.previous_secret_until.isoformat()
-            if r.previous_secret_until
-            else None,
+            "previous_secret_valid_until": shanghai(r.previous_secret_until),
         }
     if command == "seal-registrant-secrets":
         return {"sealed": store().seal_registrant_secrets()}
@@ -125,7 +168,7 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR09
         staff.set_staff_enabled(store(), args.staff_id, command.startswith("enable"), now)
         return f"{args.staff_id} {command.split('-')[0]}d"
     if command == "certify-broker":
-        expires = datetime.fromisoformat(args.expires_at) if args.expires_at else None
+        expires = instant(args.expires_at) if args.expires_at else None
         b = brokers.certify(
             store(),
             settings().phone_hmac_key,
@@ -148,12 +191,28 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR09
     if command == "job-runs":
         return [
             {
-                "started_at": r["started_at"].isoformat(),
-                "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None,
+                "started_at": shanghai(r["started_at"]),
+                "finished_at": shanghai(r["finished_at"]),
                 "counts": r["counts"],
             }
             for r in store().runs(args.job)
         ]
+    if command == "daily-report":
+        query = {"date": args.date or now.astimezone(settings().policy.zone).date().isoformat()}
+        report = container.daily_report().build(query, now)
+        path = write_csv(as_csv(report), args.out, f"channel-report-{report['date']}.csv")
+        return {"csv": str(path), "date": report["date"], "totals": report["totals"]}
+    if command == "fines-statement":
+        query = {"month": args.month} if args.month else {}
+        doc = container.fines().statement(args.payer, query, now)
+        name = f"fines-{doc['payer_id']}-{doc['month']}.csv"
+        path = write_csv(container.fines().statement_csv(doc), args.out, name)
+        return {
+            "csv": str(path),
+            "month": doc["month"],
+            "fines": len(doc["fines"]),
+            "total_due": doc["total_due"],
+        }
     if command == "issue-token":
         token = staff.issue_token(store(), args.staff_id, now)
         return {"token_id": token.token_id, "token": token.token}
@@ -167,9 +226,9 @@ def broker_json(b: Broker, now: datetime) -> dict[str, Any]:
         "name": b.name,
         "phone_masked": b.phone_masked,
         "id_card_last4": b.id_card_last4,
-        "certified_at": b.certified_at.isoformat(),
-        "expires_at": b.expires_at.isoformat() if b.expires_at else None,
-        "revoked_at": b.revoked_at.isoformat() if b.revoked_at else None,
+        "certified_at": shanghai(b.certified_at),
+        "expires_at": shanghai(b.expires_at),
+        "revoked_at": shanghai(b.revoked_at),
         "certified_now": b.certified(now),
     }
 
@@ -188,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(args, datetime.now(UTC))
     except Failed as failed:
-        print(f"error: {failed.problem.message}", file=sys.stderr)
+        problem = failed.problem
+        fields = "; ".join(f"{f.field}: {f.message}" for f in problem.fields)
+        print(f"error: {problem.message}" + (f" ({fields})" if fields else ""), file=sys.stderr)
         return 1
     except SettingsError as wrong:
         print(f"error: {wrong}", file=sys.stderr)

@@ -63,12 +63,65 @@ def test_the_operator_runs_a_job_and_reads_its_runs(api, clock, capsys):
     assert json.loads(capsys.readouterr().out)["ending_soon"] == 1
     assert admin.main(["job-runs", "sweep"]) == 0
     (run,) = json.loads(capsys.readouterr().out)
-    assert run["started_at"] == "2027-01-19T02:00:00+00:00"
+    assert run["started_at"] == "2027-01-19T10:00:00+08:00"  # Shanghai time, as the API
     assert run["counts"]["ending_soon"] == 1
     assert admin.main(["run-reclaim"]) == 0
     capsys.readouterr()
     assert admin.main(["run-duplicate-watch"]) == 0
     assert json.loads(capsys.readouterr().out) == {"outcomes": 0, "suspected": 0}
+
+
+def test_admin_prints_shanghai_times_as_the_api_does(api, capsys):
+    """Every instant admin.py prints is ISO 8601 at +08:00; a time given
+    without an offset is read as Shanghai's."""
+    card = "99999919800101001X"
+    certify = ["certify-broker", "--name", "李", "--phone", "139 0000 0001", "--id-card", card]
+    assert admin.main([*certify, "--expires-at", "2027-06-30T18:00"]) == 0
+    shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert shown["certified_at"] == "2026-11-27T10:00:00+08:00"
+    assert shown["expires_at"] == "2027-06-30T18:00:00+08:00"
+    assert admin.main(["revoke-broker", shown["id"]]) == 0
+    revoked = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert revoked["revoked_at"] == "2026-11-27T10:00:00+08:00"
+    assert admin.main(["list-brokers"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert listed["certified_at"].endswith("+08:00") and listed["revoked_at"].endswith("+08:00")
+    channel = api.registrant(Source.CHANNEL)
+    assert admin.main(["rotate-registrant-secret", channel.registrant_id]) == 0
+    rotated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rotated["previous_secret_valid_until"] == "2026-11-28T10:00:00+08:00"
+    assert admin.main(["run-reclaim"]) == 0
+    capsys.readouterr()
+    assert admin.main(["job-runs", "reclaim"]) == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert run["started_at"] == "2026-11-27T10:00:00+08:00"
+    assert run["finished_at"].endswith("+08:00")
+
+
+def test_admin_writes_its_csv_files_under_dot_local(api, capsys, monkeypatch, tmp_path):
+    """The day's channel report and a fines statement, as the API's CSV
+    downloads, into .local/ by default (never the repository's root)."""
+    assert admin.CSV_DIR == ROOT / ".local"
+    monkeypatch.setattr(admin, "CSV_DIR", tmp_path / ".local")
+    channel = api.registrant(Source.CHANNEL)
+    assert api.register(channel, body(visit_at="2026-11-27T09:00:00+08:00")).status_code == 201
+    assert admin.main(["daily-report"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    path = Path(report["csv"])
+    assert path == tmp_path / ".local" / "channel-report-2026-11-27.csv"
+    assert report["totals"]["accepted"] == 1
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("\ufeff日期,") and channel.registrant_id in text
+    assert admin.main(["fines-statement", "--payer", channel.registrant_id]) == 0
+    statement = json.loads(capsys.readouterr().out)
+    name = f"fines-{channel.registrant_id}-2026-11.csv"
+    assert Path(statement["csv"]) == tmp_path / ".local" / name
+    assert (tmp_path / ".local" / name).read_text(encoding="utf-8").startswith("\ufeff月份,")
+    out = tmp_path / "elsewhere" / "report.csv"
+    assert admin.main(["daily-report", "--date", "2026-11-26", "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["csv"] == str(out) and out.exists()
+    assert admin.main(["daily-report", "--date", "26/11"]) == 1
+    assert "date" in capsys.readouterr().err
 
 
 def _free_port() -> int:

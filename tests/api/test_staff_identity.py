@@ -33,6 +33,7 @@ ADMINS = frozenset({Role.PARTY_A_ADMIN})
 ROUTES: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", ME, frozenset(Role)),
     ("GET", "/v1/recommenders", frozenset(Role)),
+    ("GET", "/v1/staff/directory", REVIEWERS),
     ("GET", "/v1/staff/me/customers", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/consultant-registrations", frozenset({Role.CONSULTANT})),
     ("POST", "/v1/late-approvals", frozenset({Role.SALES_MANAGER})),
@@ -203,7 +204,9 @@ def test_admin_rotates_a_secret_and_shows_the_new_one_once(api, capsys):
     assert admin.main(["rotate-registrant-secret", channel.registrant_id]) == 0
     shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert shown["secret"].startswith("whsec_") and shown["secret"] != channel.secret
-    assert shown["previous_secret_valid_until"] == "2026-11-28T02:00:00+00:00"
+    assert (
+        shown["previous_secret_valid_until"] == "2026-11-28T10:00:00+08:00"
+    )  # Shanghai, as the API
     assert admin.main(["rotate-registrant-secret", "reg_nobody"]) == 1
 
 
