@@ -261,9 +261,57 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
         )
         with urllib.request.urlopen(request, timeout=5) as answer:
             queue = [p["id"] for p in json.loads(answer.read())["queue"]]
-        assert queue == [p["id"] for p in demo["staff"] if p["role"] == "consultant"]
+        # in turn: the demo's customer received this morning moved one to the end
+        assert sorted(queue) == sorted(p["id"] for p in demo["staff"] if p["role"] == "consultant")
+        demo_history_is_on_every_main_screen(stack)
     finally:
         stack.stop()
+
+
+def _get(demo: dict[str, Any], role: str, path: str) -> Any:
+    member = next(p for p in demo["staff"] if p["role"] == role)
+    request = urllib.request.Request(
+        f"{demo['base_url']}{path}", headers={"Authorization": f"Bearer {member['token']}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def demo_history_is_on_every_main_screen(stack: LocalStack) -> None:
+    """The first run's history, read through the API as each role's screen
+    reads it: the reclaim at start-up filled the pool, fines wait for a
+    manager, yesterday's form is overdue, today has work."""
+    demo = stack.demo
+    history = demo["history"]
+    stack.wait_for("[schedules] job monthly_reclaim ran (at start-up", seconds=60)
+    assert "'reclaimed': 3" in stack.output.split("job monthly_reclaim ran (at start-up")[1]
+    pool = _get(demo, "sales_manager", "/v1/pool")["data"]
+    assert sorted(c["phone_masked"] for c in pool) == sorted(history["pool"])
+    assert {c["pooled_at"] for c in pool} == {history["reclaim_run"]}
+    proposed = _get(demo, "site_manager", "/v1/fines?status=proposed")["data"]
+    rules = sorted(f["rule"] for f in proposed)
+    # R-FINE-1/2 from yesterday's arrival; R-FINE-4 from the start-up sweep
+    assert rules == ["R-FINE-1", "R-FINE-2", "R-FINE-4"], rules
+    appealed = _get(demo, "sales_manager", "/v1/fines?status=appealed")["data"]
+    assert [f["id"] for f in appealed] == [history["appealed_fine"]["id"]]
+    zone = ZoneInfo("Asia/Shanghai")
+    yesterday = (datetime.now(zone).date() - timedelta(days=1)).isoformat()
+    forms = _get(demo, "channel_assistant", f"/v1/forms?date={yesterday}")
+    assert [v["id"] for v in forms["overdue"]] == [history["overdue_form"]["visit_id"]]
+    consultant = history["overdue_form"]["consultant_id"]
+    token = next(p["token"] for p in demo["staff"] if p["id"] == consultant)
+    request = urllib.request.Request(
+        f"{demo['base_url']}/v1/forms?date={yesterday}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        mine = json.loads(answer.read())
+    assert [v["customer"]["phone_masked"] for v in mine["overdue"]] == ["135****0501"]
+    today = _get(demo, "channel_assistant", "/v1/forms")
+    assert [v["id"] for v in today["pending"]] == [history["pending_form"]["visit_id"]]
+    visits = _get(demo, "front_desk", "/v1/visits")["data"]
+    waiting = next(v for v in visits if v["id"] == history["awaiting_decision"]["visit_id"])
+    assert waiting["decision"] is None
 
 
 # -- make run's schedules: the handlers app.py declares, at their times -----------
