@@ -240,6 +240,7 @@ class History:
         assert visit is not None and visit.consultant_id is not None
         return {
             "visit_id": visit_id,
+            "date": visit.day.isoformat(),
             "consultant_id": visit.consultant_id,
             "phone_masked": mask_phone(phone),
             "registration_id": registration,
