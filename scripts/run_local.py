@@ -357,8 +357,8 @@ def show(demo: dict[str, Any], seeded: bool, endpoint: str) -> None:
     if seeded and "pool" in history:
         print(
             f"  demo history: {len(history['pool'])} customers last seen months ago (the reclaim"
-            f" at start-up takes them into the pool), {len(history['proposed_fines'])} proposed"
-            " fines, an overdue form, a customer waiting for 判客"
+            " at start-up takes them into the pool), fines proposed to the managers, yesterday's"
+            " form overdue, a customer waiting for 判客"
             f' ({history["awaiting_decision"]["phone"]}); README, "Demo data"'
         )
 
