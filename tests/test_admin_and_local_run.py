@@ -206,6 +206,7 @@ class LocalStack:
         assert self.proc.returncode == 0, self.output
 
 
+@pytest.mark.local_stack
 def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
     """`make run`: embedded store, seeded registrants in demo.json, signed 201 then 409."""
     stack = LocalStack(tmp_path)
