@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
-from chalicelib.api import console, edge, fines, floor, jobs, party_a, staff, webhook
+from chalicelib.api import console, dashboard, edge, fines, floor, jobs, party_a, staff, webhook
 
 app = Chalice(app_name="sales-office")
 edge.serve(app)
@@ -37,3 +37,4 @@ app.register_blueprint(fines.ledger)
 app.register_blueprint(party_a.admin)
 app.register_blueprint(console.pages)
 app.register_blueprint(jobs.jobs)
+app.register_blueprint(dashboard.board)

@@ -1,7 +1,10 @@
 """Counts kept as things happen (one atomic ADD each), read a scope at a time.
 
 A report over a day reads the day's counters: a few items per registrant,
-whatever the number of registrations behind them.
+whatever the number of registrations behind them. A scope whose names are
+dates (``floor``: ``<day>#arrivals``) is read for a range of them with one
+Query on the sort key; a snapshot recomputed by a job is written with
+``set_counts`` (a put: writing it again writes the same numbers).
 """
 
 from __future__ import annotations
@@ -19,3 +22,17 @@ class CounterMethods:
         """Every count of the scope, by name."""
         with unavailable_on_outage():
             return {item.name: int(item.n) for item in CounterItem.query(scope)}
+
+    def counts_between(self, scope: str, first: str, last: str) -> dict[str, int]:
+        """The counts of the scope whose names sort in [first, last]: one Query
+        (pages only past 1 MB), however many other names the scope holds."""
+        with unavailable_on_outage():
+            items = CounterItem.query(scope, CounterItem.name.between(first, last))
+            return {item.name: int(item.n) for item in items}
+
+    def set_counts(self, scope: str, values: dict[str, int]) -> None:
+        """Replace these counts of the scope (a snapshot): idempotent, so a
+        job that runs twice writes the same numbers twice."""
+        with unavailable_on_outage(), CounterItem.batch_write() as batch:
+            for name, n in values.items():
+                batch.save(CounterItem(scope=scope, name=name, n=n))

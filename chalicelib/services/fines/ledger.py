@@ -35,7 +35,7 @@ from chalicelib.rules.localtime import at_local_time, local_date
 from chalicelib.rules.phone import mask_phone
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.staff import MANAGERS, Role, Staff
-from chalicelib.services import audit
+from chalicelib.services import audit, tallies
 from chalicelib.services.exports import excel_csv
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.intake import (
@@ -146,6 +146,7 @@ class Fines:
             saved = self._store.save_fine(fine)
         except Stale:  # the same violation of the same visit, recorded before
             return self.view(self._get(fine_id))
+        tallies.fine_moved(self._store, None, saved)
         self._audit(saved, "fine.recorded", caller.staff_id)
         count("FineRecorded", rule=saved.kind.value)
         return self.view(saved)
@@ -191,6 +192,7 @@ class Fines:
             if earlier is not None and earlier.version == 1:
                 self._audit(earlier, "fine.proposed", SYSTEM)
             return False
+        tallies.fine_moved(self._store, None, saved)
         self._audit(saved, "fine.proposed", SYSTEM)
         count("FineProposed", rule=kind.value)
         return True
@@ -214,7 +216,7 @@ class Fines:
         """R-FINE-4 for each form that became overdue since the last run: the
         visits of each local day that ended in (since, now]."""
         proposed = 0
-        for day in _days_ended(since, now, self._zone):
+        for day in days_ended(since, now, self._zone):
             for visit in self._store.visits_on(day):
                 overdue = form_state(visit, now, self._zone) is FormState.OVERDUE
                 if overdue and visit.consultant_id is not None:
@@ -444,9 +446,11 @@ class Fines:
             if isinstance(outcome, Refusal):
                 raise Failed(from_refusal(outcome))
             try:
-                return self._store.save_fine(outcome)
+                saved = self._store.save_fine(outcome)
             except Stale:
                 continue
+            tallies.fine_moved(self._store, current, saved)  # by this call only
+            return saved
         raise StoreUnavailable("too much contention on one fine")
 
     def _audit(self, fine: Fine, action: str, actor: str, detail: str | None = None) -> None:
@@ -489,7 +493,7 @@ def _previous(month: str) -> str:
     return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
 
 
-def _days_ended(since: datetime, now: datetime, zone: ZoneInfo) -> list[date]:
+def days_ended(since: datetime, now: datetime, zone: ZoneInfo) -> list[date]:
     """The local days whose end (the next local midnight) is in (since, now]."""
     days: list[date] = []
     day = local_date(since, zone)

@@ -22,9 +22,10 @@ from chalicelib.observability import count, logger
 from chalicelib.rules.claims import Customer
 from chalicelib.rules.reclaim import reclaimed
 from chalicelib.rules.records import AuditEntry, Event
-from chalicelib.rules.sweep import Due, due_between
+from chalicelib.rules.sweep import Due, Notice, due_between
+from chalicelib.services import tallies
 from chalicelib.services.customers import Customers
-from chalicelib.services.fines.ledger import Fines
+from chalicelib.services.fines.ledger import Fines, days_ended
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.registrations import customer_subject
 from chalicelib.settings import Settings
@@ -70,6 +71,7 @@ class Sweep:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store = store
         self._policy = settings.policy
+        self._zone = settings.policy.zone
         self._settle = timedelta(seconds=settings.event_settle_seconds)
         self._customers = Customers(store, settings.policy)
         self._fines = Fines(store, settings)
@@ -85,6 +87,8 @@ class Sweep:
                 self._sweep(key, customer, now, counts)
         # R-FINE-4: forms overdue since the last run, proposed to a manager
         counts["fines_proposed"] = self._fines.propose_overdue_forms(since, now)
+        for day in days_ended(since, now, self._zone):  # the dashboard's floor numbers
+            tallies.snapshot_floor_day(self._store, day)
         self._store.record_run(self.JOB, run_id, now, datetime.now(UTC), dict(counts))
         self._store.advance_watermark(self.JOB, now)
         for name, n in counts.items():
@@ -97,13 +101,19 @@ class Sweep:
         for _ in range(MAX_ATTEMPTS):
             if current is None or current.sweep_due is None or current.sweep_due > now:
                 return  # done by another run meanwhile (the index lags)
-            for due in due_between(current, current.swept_until, now, self._policy):
+            dues = due_between(current, current.swept_until, now, self._policy)
+            for due in dues:
                 if self._publish(due, now):
                     counts[due.notice.name.lower()] += 1
             try:
                 assert current.phone is not None
                 self._customers.commit(key, current.phone, replace(current, swept_until=now), now)
                 counts["customers"] += 1
+                # the run that moved swept_until counts what it swept (0009)
+                for due in dues:
+                    protection = due.claim.protection
+                    if due.notice is Notice.ENDING_SOON and protection is not None:
+                        tallies.protection_ending(self._store, protection.ends_at, self._zone)
                 return
             except VersionConflict as conflict:
                 counts["conflicts"] += 1
@@ -184,6 +194,7 @@ class Reclaim:
                 current = conflict.current or self._store.get_customer(key)
                 continue
             counts["reclaimed"] += 1
+            tallies.pool_entered(self._store, due, self._policy.zone)
             self._audit(key, pooled, due)
             return
 

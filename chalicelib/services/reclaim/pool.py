@@ -15,7 +15,7 @@ from chalicelib.rules.claims import Customer
 from chalicelib.rules.phone import mask_phone
 from chalicelib.rules.reclaim import assigned_from_pool
 from chalicelib.rules.staff import Role, Staff
-from chalicelib.services import audit
+from chalicelib.services import audit, tallies
 from chalicelib.services.customers import Customers
 from chalicelib.services.ids import derived_id
 from chalicelib.services.registration.intake import Id, validated
@@ -94,9 +94,12 @@ class Pool:
         return {"data": results}
 
     def _assign_one(self, manager: Staff, key: str, consultant_id: str, now: datetime) -> bool:
+        entered: list[datetime] = []  # when the customer given out had entered the pool
+
         def give(customer: Customer) -> Customer | None:
             if customer.pooled_at is None:
                 return None
+            entered.append(customer.pooled_at)
             return assigned_from_pool(customer, consultant_id, now)
 
         after = self._customers.change(key, None, give, now)
@@ -108,7 +111,8 @@ class Pool:
                 for t in after.tenures
             )
         )
-        if done:
+        if done and entered:  # this call gave the customer out
+            tallies.pool_left(self._store, entered[-1], self._zone)
             audit.record(
                 self._store,
                 customer_subject(key),

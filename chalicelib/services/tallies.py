@@ -1,0 +1,114 @@
+"""The dashboard's counts, kept as things happen (docs/decisions/0009).
+
+Each count is written by the request or job run that won the conditional
+write it counts (a retry or a second run finds the change made and counts
+nothing), after that write, and is best-effort like the registration
+outcomes: a count that cannot be written is logged, never failed.
+
+- ``fines``   ``<month>#<status>`` and ``<month>#<status>#yuan``: a fine's
+              local month; a status change moves it from one to the other.
+- ``pool``    ``<month>``: the local month customers entered the pool, +1 at
+              reclaim, -1 when the sales manager assigns one.
+- ``ending``  ``<day>``: the local day a protection ends, +1 when the sweep
+              records its ``protection.ending_soon`` (policy.ending_soon_days
+              before the end).
+- ``floor``   ``<day>#<what>``: a snapshot of each local day's visits, put
+              by the first sweep after the day ends (writing it again writes
+              the same numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from chalicelib.errors import StoreUnavailable
+from chalicelib.observability import count, logger
+from chalicelib.rules.claims import Source
+from chalicelib.rules.fines import Fine
+from chalicelib.rules.floor import Visit
+from chalicelib.rules.localtime import local_date
+from chalicelib.store import Store
+
+FINES, POOL, ENDING, FLOOR = "fines", "pool", "ending", "floor"
+# 判客 decides among the recommenders whose customers the channel assistant judges
+JUDGED = (Source.CHANNEL, Source.DISTRIBUTION, Source.ECOMMERCE, Source.BROKER)
+FLOOR_NAMES = (
+    "arrivals",
+    "people",
+    "signed_in",
+    *(f"decided#{s.value}" for s in JUDGED),
+    "corrected",
+    "natural",
+)
+
+
+def local_month(at: datetime, zone: ZoneInfo) -> str:
+    return local_date(at, zone).strftime("%Y-%m")
+
+
+def _add(store: Store, scope: str, changes: Iterable[tuple[str, int]]) -> None:
+    for name, by in changes:
+        try:
+            store.add_count(scope, name, by)
+        except StoreUnavailable:
+            logger.warning("dashboard count not written", extra={"count": f"{scope}/{name}"})
+            count("DashboardCountLost", scope=scope)
+
+
+def fine_moved(store: Store, before: Fine | None, after: Fine) -> None:
+    """A fine recorded (``before`` None) or its status changed."""
+    if before is not None and before.status is after.status:
+        return
+    changes = [(f"{after.month}#{after.status.value}", 1)]
+    changes.append((f"{after.month}#{after.status.value}#yuan", after.amount))
+    if before is not None:
+        changes.append((f"{before.month}#{before.status.value}", -1))
+        changes.append((f"{before.month}#{before.status.value}#yuan", -before.amount))
+    _add(store, FINES, changes)
+
+
+def pool_entered(store: Store, pooled_at: datetime, zone: ZoneInfo) -> None:
+    _add(store, POOL, [(local_month(pooled_at, zone), 1)])
+
+
+def pool_left(store: Store, pooled_at: datetime, zone: ZoneInfo) -> None:
+    _add(store, POOL, [(local_month(pooled_at, zone), -1)])
+
+
+def protection_ending(store: Store, ends_at: datetime, zone: ZoneInfo) -> None:
+    _add(store, ENDING, [(local_date(ends_at, zone).isoformat(), 1)])
+
+
+def floor_day(visits: Iterable[Visit]) -> dict[str, int]:
+    """The floor's numbers of one day's visits: arrivals (a group counts
+    once; its households each signed in), people, and 判客 by the source of
+    the claim in force (corrections apart; ``natural``: signed in with no
+    decision)."""
+    n = dict.fromkeys(FLOOR_NAMES, 0)
+    for visit in visits:
+        if visit.group_id == visit.visit_id:
+            n["arrivals"] += 1
+            n["people"] += visit.party_size
+        if visit.signed_in_at is not None:
+            n["signed_in"] += 1
+        decision = visit.decision
+        if decision is not None:
+            key = f"decided#{decision.source}"
+            if key in n:
+                n[key] += 1
+            n["corrected"] += sum(1 for d in visit.decisions if d.replaces)
+        elif visit.signed_in_at is not None:
+            n["natural"] += 1
+    return n
+
+
+def snapshot_floor_day(store: Store, day: date) -> None:
+    """The day's floor numbers, put once the day has ended (the sweep)."""
+    numbers = floor_day(store.visits_on(day))
+    try:
+        store.set_counts(FLOOR, {f"{day.isoformat()}#{k}": v for k, v in numbers.items()})
+    except StoreUnavailable:
+        logger.warning("floor snapshot not written", extra={"day": day.isoformat()})
+        count("DashboardCountLost", scope=FLOOR)
