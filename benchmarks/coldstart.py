@@ -2,7 +2,9 @@
 bare Chalice route's import plus its first request (``cold_ratio``).
 
 Run from the repo root: ``make bench`` (``.venv/bin/python benchmarks/coldstart.py``).
-``COLD_RUNS`` (11) sets the fresh interpreters per side. See docs/benchmarks.md.
+``COLD_RUNS`` (11) sets the fresh interpreters per side; ``COLD_PROFILES``, a
+folder, keeps the profiled first requests there (cold-app.prof, cold-bare.prof).
+See docs/benchmarks.md.
 
 A moto server on 127.0.0.1 (``ThreadedMotoServer``, in this process) serves
 DynamoDB, SSM and KMS over real HTTP. Before every run it is reset and given
@@ -14,14 +16,19 @@ environment (.chalice/config.json's prod stage, the template's
 X-Ray variables, the daemon address a UDP port nobody reads) that times
 ``import app`` and then ``app.app(event, context)`` on one signed
 ``POST /v1/registrations`` of a new phone (accepted, 201), as Lambda would.
+The app is what ships: the prod stage's deployment zip (`make package`:
+trimmed botocore models, shipped bytecode), unzipped, alone on ``sys.path``
+with the standard library (``-I -S``).
 
 The bare side is benchmarks/bare_route.py's one-route Chalice app, in its own
 directory, same environment: it imports chalice and boto3, and its first
 request creates a boto3 DynamoDB client and makes the DynamoDB calls the
 app's first request made (captured from an untimed run of the app on the same
-state), with the same parameters. Runs alternate app/bare (ABBA); bytecode is
-cached for both. ``cold_ratio`` is the median app total over the median bare
-total. One profiled run of each says where the first request's time goes.
+state), with the same parameters, from the interpreter's site-packages (as
+Lambda's runtime gives boto3 to a zip that has none). Runs alternate app/bare
+(ABBA); bytecode is there for both (shipped; cached by a warm-up run).
+``cold_ratio`` is the median app total over the median bare total. One
+profiled run of each says where the first request's time goes.
 The last line printed is one JSON object.
 """
 
@@ -32,6 +39,7 @@ import logging
 import os
 import pstats
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -39,6 +47,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +86,7 @@ CHILD = r"""
 import base64, json, os, sys, time
 
 spec = json.loads(os.environ["BENCH_COLD"])
+sys.path.insert(0, spec["project"])
 event = json.loads(open(spec["event"]).read())
 calls = None
 if spec.get("calls"):
@@ -118,7 +128,6 @@ if spec["mode"] == "capture":
 
     botocore.session.Session.create_client = create_client
 
-sys.path.insert(0, spec["project"])
 c0, t0 = time.process_time(), time.perf_counter()
 import app as module
 c1, t1 = time.process_time(), time.perf_counter()
@@ -234,9 +243,10 @@ def trace_id() -> str:
 
 
 class Cold:
-    def __init__(self, backend: Backend, work: Path, xray_port: int) -> None:
+    def __init__(self, backend: Backend, work: Path, xray_port: int, shipped: Path) -> None:
         self.backend = backend
         self.work = work
+        self.shipped = shipped
         self.xray_port = xray_port
         self.pycache = work / "pycache"
         self.bare_dir = write_bare_app(work / "bare")
@@ -303,7 +313,7 @@ class Cold:
 
     def run(self, side: str, mode: str = "time") -> Run:
         self.backend.reset()
-        project = ROOT if side == "app" else self.bare_dir
+        project = self.shipped if side == "app" else self.bare_dir
         spec: dict[str, Any] = {
             "mode": mode,
             "project": str(project),
@@ -316,8 +326,12 @@ class Cold:
         if mode == "profile":
             spec["stats"] = str(self.work / f"{side}.prof")
         env = self.env(project) | {"BENCH_COLD": json.dumps(spec)}
+        # the app: only the unzipped deployment zip and the standard library
+        # (-I -S), its shipped bytecode; the bare route: the interpreter's
+        # site-packages, as Lambda's runtime gives boto3 to a zip without it
+        isolated = ["-I", "-S"] if side == "app" else []
         done = subprocess.run(
-            [sys.executable, "-c", CHILD],
+            [sys.executable, *isolated, "-c", CHILD],
             cwd=project,
             env=env,
             capture_output=True,
@@ -333,6 +347,19 @@ class Cold:
         if result["status"] != 201:
             raise SystemExit(f"{side} ({mode}) answered {result['status']}: {result['body']}")
         return Run(result["import_ms"], result["request_ms"], result["cpu_ms"])
+
+
+def shipped(work: Path) -> Path:
+    """The prod stage's deployment zip (`make package`), unzipped as Lambda
+    would into /var/task."""
+    from scripts.package import package
+
+    print("packaging prod as `make package` does (~30 s)...", flush=True)
+    template = package("prod", work / "package")
+    tree = work / "task"
+    with zipfile.ZipFile(template.with_name("deployment.zip")) as zipped:
+        zipped.extractall(tree)
+    return tree
 
 
 def drain(sock: socket.socket) -> int:
@@ -356,7 +383,11 @@ LANDMARKS = (
     ("botocore clients created", "botocore/session.py", "create_client"),
     ("AWS calls (botocore _make_api_call)", "botocore/client.py", "_make_api_call"),
     ("X-Ray subsegments sent", "aws_xray_sdk/core/emitters/udp_emitter.py", "send_entity"),
-    ("registration service (register)", "chalicelib/services/registrations.py", "register"),
+    (
+        "registration service (register)",
+        "chalicelib/services/registration/registrations.py",
+        "register",
+    ),
 )
 
 
@@ -393,7 +424,7 @@ def main() -> None:
     xray.setblocking(False)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
-            cold = Cold(backend, Path(tmp), xray.getsockname()[1])
+            cold = Cold(backend, Path(tmp), xray.getsockname()[1], shipped(Path(tmp)))
             cold.run("app", "capture")
             calls = json.loads(cold.calls_file.read_text())
             cold.run("bare")  # warm-up: bytecode, page cache
@@ -410,6 +441,9 @@ def main() -> None:
                         drain(xray)
             profiles = {side: cold.run(side, "profile") for side in ("app", "bare")}
             stats = {side: pstats.Stats(str(Path(tmp) / f"{side}.prof")) for side in profiles}
+            if keep := os.environ.get("COLD_PROFILES"):  # a folder to read them in later
+                for side in profiles:
+                    shutil.copy(Path(tmp) / f"{side}.prof", Path(keep) / f"cold-{side}.prof")
     finally:
         backend.stop()
         xray.close()

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+from chalicelib import aws_session
 from chalicelib.rules.policy import Policy, policy_from_overrides
 
 
@@ -93,12 +94,12 @@ def _parameter(name: str | None) -> str:
 
     With botocore alone (docs/decisions/0008): PynamoDB has loaded it already,
     where Powertools' parameters utility would import boto3 and build a
-    session of its own on the first request.
+    session of its own on the first request. The client is made in the
+    thread's shared session (aws_session), which the store then reuses.
     """
     if not name:
         return ""
-    import botocore.session  # noqa: PLC0415 (lazily: only deployed stages read SSM)
-    from botocore.config import Config  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415 (lazily: only deployed stages read SSM)
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -106,7 +107,7 @@ def _parameter(name: str | None) -> str:
         connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}
     )
     try:
-        ssm = botocore.session.get_session().create_client("ssm", region, config=config)
+        ssm = aws_session.session().create_client("ssm", region, config=config)
         value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except (BotoCoreError, ClientError) as exc:
         raise SettingsError(f"cannot read the SSM parameter {name}: {exc}") from exc

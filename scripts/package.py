@@ -10,7 +10,9 @@ folder first (docs/deploy.md): PIP_NO_INDEX=1 PIP_FIND_LINKS=wheels/.
 
 Chalice's zip carries sources only and every service model of botocore. The
 zip is then rewritten (``slim_zip``): botocore's and boto3's data of the
-services no function makes a client for is left out (``kept_services``), and
+services no function makes a client for is left out (``kept_services``), the
+kept models lose their documentation and endpoints.json the other services
+(``lean_models``: what a cold start parses), and
 every module is compiled for the Lambda's Python (``compileall
 --invalidation-mode unchecked-hash``: Lambda cannot write bytecode into
 /var/task, and an unchecked pyc is used without looking at its source).
@@ -19,6 +21,7 @@ every module is compiled for the Lambda's Python (``compileall
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -114,6 +118,47 @@ def runtime_of(template: Path) -> str:
     return str(runtime)
 
 
+# in a kept service model, what only documentation reads (a docstring's text,
+# a link); a client never loads it, but parses it with the model each time
+DOC_KEYS = frozenset({"documentation", "documentationUrl"})
+
+
+def _without_docs(value: Any) -> Any:
+    if isinstance(value, dict):
+        # a key of a shape's "members" is a member's name, whose value is a
+        # dict: only a string under a documentation key is documentation
+        return {
+            k: _without_docs(v)
+            for k, v in value.items()
+            if not (k in DOC_KEYS and isinstance(v, str))
+        }
+    if isinstance(value, list):
+        return [_without_docs(v) for v in value]
+    return value
+
+
+def lean_models(data: Path, keep: frozenset[str]) -> None:
+    """botocore's data as a cold start reads it, for the kept services only:
+    endpoints.json (1.2 MB for 300 services, parsed by every new session)
+    keeps their entries, each service-2 model loses its documentation (about
+    three quarters of it), and the examples (documentation too) go."""
+    endpoints = data / "endpoints.json"
+    doc = json.loads(endpoints.read_text())
+    for partition in doc["partitions"]:
+        partition["services"] = {k: v for k, v in partition["services"].items() if k in keep}
+    endpoints.write_text(json.dumps(doc, separators=(",", ":")))
+    for model in data.glob("*/*/service-2.json*"):
+        opened = gzip.open if model.suffix == ".gz" else open
+        with opened(model, "rt", encoding="utf-8") as f:
+            lean = json.dumps(_without_docs(json.load(f)), separators=(",", ":"))
+        if model.suffix == ".gz":
+            model.write_bytes(gzip.compress(lean.encode(), mtime=0))
+        else:
+            model.write_text(lean, encoding="utf-8")
+    for examples in data.glob("*/*/examples-1.json"):
+        examples.unlink()
+
+
 def slim_zip(path: Path, keep: frozenset[str], runtime: str) -> None:
     """Rewrite the zip at ``path``: without the service models outside
     ``keep``, with an unchecked-hash .pyc beside every .py (in __pycache__,
@@ -127,6 +172,7 @@ def slim_zip(path: Path, keep: frozenset[str], runtime: str) -> None:
             infos = [i for i in original.infolist() if not left_out(i.filename, keep)]
             for info in infos:
                 original.extract(info, tree)
+        lean_models(tree / "botocore" / "data", keep)
         modes = {i.filename: i.external_attr for i in infos}
         # -I: no PYTHONPYCACHEPREFIX or other setting of this shell moves the
         # bytecode; -s/-p: the paths in it are Lambda's, not this machine's

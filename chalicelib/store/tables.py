@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import botocore.session
 from pynamodb.connection import Connection
 
+from chalicelib import aws_session
 from chalicelib.settings import Settings
 
 from .models import (
@@ -53,6 +55,15 @@ CONNECTION_OPTIONS: dict[str, Any] = {
 }
 
 
+class SharedSessionConnection(Connection):
+    """PynamoDB's connection, in the thread's shared botocore session
+    (chalicelib/aws_session.py) instead of a session of its own."""
+
+    @property
+    def session(self) -> botocore.session.Session:
+        return aws_session.session()
+
+
 def bind(settings: Settings) -> Connection:
     """Point every model at this stage's tables, all through one connection.
 
@@ -61,7 +72,7 @@ def bind(settings: Settings) -> Connection:
     shared connection (also used for the calls PynamoDB cannot make:
     cross-table batches, ALL_OLD on a failed condition) costs that once.
     """
-    shared = Connection(
+    shared = SharedSessionConnection(
         region=settings.region, host=settings.dynamodb_endpoint, **CONNECTION_OPTIONS
     )
     for model, table in TABLES.items():
