@@ -18,6 +18,10 @@ TYPES = {
     "index.html": "text/html; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
+    # the managers' 看板, and the charting library it draws with (Chart.js 4,
+    # MIT, vendored as published: no CDN)
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "chart.umd.js": "text/javascript; charset=utf-8",
 }
 
 # the page runs only its own script and style, talks only to its own origin,
