@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from chalice.app import Cron, Rate
 from chalice.config import Config
 from chalice.local import LocalDevServer
@@ -27,11 +28,13 @@ from app import app
 from chalicelib.api import jobs as jobs_module
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
+from chalicelib.services import container
 from scripts import admin
 from scripts.local_schedule import CronSchedule, Job, Scheduler, declared_jobs, next_run
 from scripts.local_server import LocalServer, QueryFreeAccessLog, without_query
+from scripts.run_local import seed, seed_history
 from tests.conftest import payload
-from tests.support import body, encode, signed_headers
+from tests.support import body, encode, shanghai, signed_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -267,6 +270,43 @@ def test_local_run_serves_the_demo_project_and_stops_cleanly(tmp_path):
         demo_history_is_on_every_main_screen(stack)
     finally:
         stack.stop()
+
+
+@pytest.mark.parametrize(
+    "first_run",
+    [
+        "2026-11-27 09:00",  # the browser tests' morning
+        "2026-12-01 00:00:20",  # just after midnight, before the 1st's reclaim run
+        "2026-12-01 02:00:10",  # just after it
+        "2027-03-01 01:00",  # after a short February (a visit on 29 Oct is stale on 28 Feb)
+        "2026-12-31 23:59:30",  # the last minute of a year
+    ],
+)
+def test_the_demo_history_gives_each_role_work_whenever_the_first_run_is(tables, first_run):
+    """The seed of `make run`, then the jobs as its start-up runs them: the
+    pool, the proposed fines and an overdue form are there at any hour."""
+    with time_machine.travel(shanghai(first_run), tick=True):
+        demo = seed("http://127.0.0.1:8000", history=True)
+        history = demo["history"]
+        assert "failed" not in history, history
+        now = datetime.now(UTC)
+        container.sweep().run(now)
+        assert container.reclaim().run(now)["reclaimed"] == 3
+        pool = container.pool().view(now)["data"]
+        assert sorted(c["phone_masked"] for c in pool) == sorted(history["pool"])
+        assert {c["pooled_at"] for c in pool} == {history["reclaim_run"]}
+        assert history["reclaim_run"].endswith("T02:00:00+08:00")
+        proposed = container.fines().waiting({}, now)["data"]
+        assert sorted(f["rule"] for f in proposed) == ["R-FINE-1", "R-FINE-2", "R-FINE-4"]
+        appealed = container.fines().waiting({"status": "appealed"}, now)["data"]
+        assert [f["id"] for f in appealed] == [history["appealed_fine"]["id"]]
+        overdue = history["overdue_form"]
+        forms = container.visits().forms({"date": overdue["date"]}, now)
+        assert [v["id"] for v in forms["overdue"]] == [overdue["visit_id"]]
+        today = container.visits().forms({}, now)
+        assert [v["id"] for v in today["pending"]] == [history["pending_form"]["visit_id"]]
+        # seeded once: a second seeding of the same store changes nothing
+        assert "skipped" in seed_history(demo, datetime.now(UTC))
 
 
 def _get(demo: dict[str, Any], role: str, path: str) -> Any:
