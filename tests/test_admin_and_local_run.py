@@ -305,6 +305,14 @@ def test_the_demo_history_gives_each_role_work_whenever_the_first_run_is(tables,
         assert [v["id"] for v in forms["overdue"]] == [overdue["visit_id"]]
         today = container.visits().forms({}, now)
         assert [v["id"] for v in today["pending"]] == [history["pending_form"]["visit_id"]]
+        # received in turn as the README's "Demo data" says: 张 (first on the
+        # roster) the first customer of each day, 李 the second
+        zhang, li = (p["id"] for p in demo["staff"] if p["role"] == "consultant")
+        for first in ("protected", "overdue_form", "pending_form"):
+            assert history[first]["consultant_id"] == zhang, first
+        assert history["not_greeted"]["consultant_id"] == li
+        assert history["kept_walk_in"]["consultant_id"] == li
+        assert history["appealed_fine"]["payer_id"] == li
         # seeded once: a second seeding of the same store changes nothing
         assert "skipped" in seed_history(demo, datetime.now(UTC))
 
