@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.api.test_console import CONSOLE_CASES
 from tests.api.test_openapi import CASES, declared_responses, spec  # noqa: F401 (the fixture)
+from tests.api.test_openapi_dashboard import DASHBOARD_CASES
 from tests.api.test_openapi_fines import FINE_CASES
 from tests.api.test_openapi_floor import FLOOR_CASES
 from tests.api.test_openapi_party_a import PARTY_A_CASES
@@ -15,7 +16,15 @@ def test_every_documented_response_is_exercised(spec):  # noqa: F811
     documented = {(m, p, s) for m, p, s, _ in declared_responses(spec)}
     exercised = {
         (c.method, c.path, c.status)
-        for c in (*CASES, *FLOOR_CASES, *FINE_CASES, *QUERY_CASES, *CONSOLE_CASES, *PARTY_A_CASES)
+        for c in (
+            *CASES,
+            *FLOOR_CASES,
+            *FINE_CASES,
+            *QUERY_CASES,
+            *CONSOLE_CASES,
+            *PARTY_A_CASES,
+            *DASHBOARD_CASES,
+        )
     }
     assert documented - exercised == set(), "documented, never produced by a test"
     assert exercised - documented == set(), "produced, not documented"
