@@ -1038,16 +1038,21 @@
       ]))));
   }
 
-  // the managers' charts live in dashboard.js (window.SalesDashboard), which
-  // draws into the screen with the helpers it is handed
-  async function dashboardScreen(main, who) {
-    const dashboard = window.SalesDashboard;
-    if (!dashboard) {
-      main.append(h("p", {}, "看板暂不可用"));
-      return;
-    }
-    await dashboard.render(main, { get, h, fill, section, table, when, today, role: who.role, zone: ZONE });
+  // screens kept in a file of their own (dashboard.js: the managers' charts;
+  // deliveries.js: Party A's event pushes) register on window and draw into
+  // the screen with the helpers they are handed
+  function screenFrom(global) {
+    return async (main, who) => {
+      const screen = window[global];
+      if (!screen) {
+        main.append(h("p", {}, "此页面暂不可用"));
+        return;
+      }
+      await screen.render(main, { get, call, newKey, h, fill, section, table, form, input, button, notify, showError, when, today, role: who.role, zone: ZONE });
+    };
   }
+  const dashboardScreen = screenFrom("SalesDashboard");
+  const deliveriesScreen = screenFrom("SalesDeliveries");
 
   // -- roles and their screens -------------------------------------------------------
 
@@ -1069,6 +1074,7 @@
     brokers: ["全民经纪人", brokersScreen],
     staff: ["员工", staffScreen],
     dashboard: ["看板", dashboardScreen],
+    deliveries: ["事件推送", deliveriesScreen],
   };
 
   const ROLE_SCREENS = {
@@ -1078,7 +1084,7 @@
     sales_admin: ["report", "forms", "statement"],
     sales_manager: ["pool", "late", "roster", "fines", "statement", "dashboard"],
     site_manager: ["exemptions", "fines", "statement", "dashboard"],
-    party_a_admin: ["registrants", "brokers", "staff", "statement", "dashboard"],
+    party_a_admin: ["registrants", "brokers", "staff", "statement", "dashboard", "deliveries"],
   };
 
   let me = null;
