@@ -8,7 +8,9 @@ outcomes: a count that cannot be written is logged, never failed.
 - ``fines``   ``<month>#<status>`` and ``<month>#<status>#yuan``: a fine's
               local month; a status change moves it from one to the other.
 - ``pool``    ``<month>``: the local month customers entered the pool, +1 at
-              reclaim, -1 when the sales manager assigns one.
+              reclaim, -1 when the sales manager assigns one; put again from
+              the pool itself by every sweep, which heals what the counts
+              miss (a pooled customer who comes back and is received).
 - ``ending``  ``<day>``: the local day a protection ends, +1 when the sweep
               records its ``protection.ending_soon`` (policy.ending_soon_days
               before the end).
@@ -20,7 +22,7 @@ outcomes: a count that cannot be written is logged, never failed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from chalicelib.errors import StoreUnavailable
@@ -112,3 +114,26 @@ def snapshot_floor_day(store: Store, day: date) -> None:
     except StoreUnavailable:
         logger.warning("floor snapshot not written", extra={"day": day.isoformat()})
         count("DashboardCountLost", scope=FLOOR)
+
+
+# how far back the pool is read for its snapshot: as far as the pool lists it
+POOL_MONTHS = 24
+
+
+def snapshot_pool(store: Store, now: datetime, zone: ZoneInfo) -> None:
+    """The pool's size by the local month customers entered it, read from
+    the pool (one Query per UTC month of the last two years) and put over
+    the counts: what the +1/-1 missed is right again within the hour."""
+    try:
+        sizes = dict.fromkeys(store.counts(POOL), 0)
+        year, month = now.astimezone(UTC).year, now.astimezone(UTC).month
+        for back in range(POOL_MONTHS):
+            index = year * 12 + month - 1 - back
+            for _, customer in store.pooled(f"{index // 12:04d}-{index % 12 + 1:02d}"):
+                if customer.pooled_at is not None:
+                    entered = local_month(customer.pooled_at, zone)
+                    sizes[entered] = sizes.get(entered, 0) + 1
+        store.set_counts(POOL, sizes)
+    except StoreUnavailable:
+        logger.warning("pool snapshot not written")
+        count("DashboardCountLost", scope=POOL)

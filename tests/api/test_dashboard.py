@@ -227,3 +227,24 @@ def test_the_cost_in_requests_is_the_same_for_2_and_for_40_registrations(
     # days and today's visits, protections ending, the pool, the fines
     assert quiet.count("Query") == 30 + 5
     assert quiet == ["GetItem"] * 2 + ["Query"] * 30 + ["Scan"] * 2 + ["Query"] * 5
+
+
+def test_a_pooled_customer_who_comes_back_leaves_the_pool_count_at_the_next_sweep(
+    api, clock, floor
+):
+    """R-RECLAIM-1: received again as a walk-in, the customer leaves the pool
+    without an assignment; the sweep's snapshot of the pool puts it right."""
+    zhang = person(api, Role.CONSULTANT, "顾问 张")
+    li = person(api, Role.CONSULTANT, "顾问 李")
+    walk_in(clock, zhang, "2026-11-30", phone="13800000007")
+    walk_in(clock, zhang, "2026-11-30", phone="13800000008")
+    clock.move_to(shanghai("2027-03-01 02:00"))
+    assert container.reclaim().run(now())["reclaimed"] == 2
+    walk_in(clock, li, "2027-03-05", phone="13800000007")  # back, and li's now
+    assert len(payload(floor.manager.get("/v1/pool"))["data"]) == 1
+    container.sweep().run(now())
+    container.sweep().run(now())
+    assert board(floor)["pool"] == {
+        "size": 1,
+        "months": [{"month": "2027-03", "count": 1, "age_months": 0}],
+    }

@@ -89,6 +89,7 @@ class Sweep:
         counts["fines_proposed"] = self._fines.propose_overdue_forms(since, now)
         for day in days_ended(since, now, self._zone):  # the dashboard's floor numbers
             tallies.snapshot_floor_day(self._store, day)
+        tallies.snapshot_pool(self._store, now, self._zone)
         self._store.record_run(self.JOB, run_id, now, datetime.now(UTC), dict(counts))
         self._store.advance_watermark(self.JOB, now)
         for name, n in counts.items():
