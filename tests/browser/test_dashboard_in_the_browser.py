@@ -29,9 +29,13 @@ TITLES = [
 # each chart's canvas, and the sum of what it draws, as Chart.js holds it
 DRAWN = """() => [...document.querySelectorAll('main canvas')].map((c) => {
   const chart = window.Chart.getChart(c);
-  const total = chart ? chart.data.datasets.flatMap((d) => d.data).reduce((a, b) => a + (b || 0), 0) : -1;
+  const values = chart ? chart.data.datasets.flatMap((d) => d.data) : [];
+  const total = chart ? values.reduce((a, b) => a + (b || 0), 0) : -1;
   const box = c.getBoundingClientRect();
-  return { label: c.getAttribute('aria-label'), total, left: box.left, right: box.right, width: box.width, height: box.height };
+  return {
+    label: c.getAttribute('aria-label'), total,
+    left: box.left, right: box.right, width: box.width, height: box.height,
+  };
 })"""
 
 
