@@ -78,7 +78,7 @@ FLOOR_IMPORTS = (
     "from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints",
     "from pydantic import ValidationError",
     "from aws_lambda_powertools import Logger, Metrics",
-    "from aws_lambda_powertools.metrics import MetricUnit, single_metric",
+    "from aws_lambda_powertools.metrics import MetricUnit",
     "from aws_lambda_powertools.metrics.functions import is_metrics_disabled",
     "import base64, binascii, dataclasses, enum, hashlib, hmac, json, logging, math",
     "import re, secrets, threading, zoneinfo",

@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 NAMESPACE = "SalesOffice"
@@ -84,20 +84,48 @@ def tracer() -> Any:
 TRACED_MODULES = ("botocore",)
 
 
-def count(name: str, value: int = 1, **dimensions: str) -> None:
-    """One metric data point, with its own dimensions (e.g. the refusing rule).
+def count(name: str, value: int = 1, **details: str) -> None:
+    """One data point of a metric, in the request's (or the job run's) one
+    EMF document, which the middleware prints when the request ends.
 
-    ``single_metric`` prints even when metrics are disabled, so check first.
+    Every metric has the one dimension ``service``; the details (the refusing
+    rule, the claim's source, the event type) go into the document as
+    properties, where CloudWatch Logs Insights reads them. One dimension set
+    per detail would need a document per data point (EMF dimensions hold for
+    every metric of a document): two or three per registration. The counts
+    by rule that people look at are kept in the store anyway (the daily
+    report, the dashboard).
     """
-    if is_metrics_disabled():
+    if is_metrics_disabled():  # the local stage and tests: nothing to keep
         return
-    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as m:
-        for key, dimension in dimensions.items():
-            m.add_dimension(name=key, value=dimension)
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for key, detail in details.items():
+        _add_detail(key, detail)
+
+
+def _add_detail(key: str, detail: str) -> None:
+    """A property of the document; a second, different value of the same
+    key (the sweep publishes several event types) makes it a list."""
+    kept = metrics.metadata_set.get(key)
+    if kept is None:
+        metrics.add_metadata(key=key, value=detail)
+    elif isinstance(kept, list):
+        if detail not in kept:
+            kept.append(detail)
+    elif kept != detail:
+        metrics.add_metadata(key=key, value=[kept, detail])
+
+
+def flush_metrics() -> None:
+    """Print the request's one EMF document (nothing when metrics are
+    disabled), and start the next request's afresh."""
+    if metrics.metric_set:
+        metrics.flush_metrics()
+    metrics.clear_metrics()  # flush keeps them when metrics are disabled
 
 
 def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
-    """Correlation id and caller on every log line; metrics flushed per request."""
+    """Correlation id and caller on every log line; one EMF document per request."""
 
     def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
         context = event.context or {}
@@ -121,9 +149,7 @@ def http_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
             response.headers["X-Request-Id"] = request_id
             return response
         finally:
-            if metrics.metric_set:
-                metrics.flush_metrics()
-                metrics.clear_metrics()  # flush keeps them when metrics are disabled
+            flush_metrics()
             logger.thread_safe_clear_keys()
 
     return middleware
@@ -146,6 +172,7 @@ def job_middleware(tracing: Callable[[], bool]) -> Callable[[Any, Any], Any]:
                     return get_response(event)
             return get_response(event)
         finally:
+            flush_metrics()
             logger.thread_safe_clear_keys()
 
     return middleware

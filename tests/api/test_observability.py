@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib import observability
 from chalicelib.observability import logger, mask_phones
 from chalicelib.rules.claims import Source
 from chalicelib.services.container import registrations
@@ -54,30 +55,62 @@ def test_decisions_are_logged_with_registrant(api, logs):
     assert (refused["rule"], refused["code"]) == ("R-DUP-1", "DUPLICATE_LIVE_CLAIM")
 
 
-def test_each_decision_emits_a_metric_with_its_rule(api, capsys, monkeypatch):
-    """Called through the service: the test client would patch in the local
-    stage's POWERTOOLS_METRICS_DISABLED=true."""
+@pytest.fixture(autouse=True)
+def no_metrics_kept():
+    """Nothing another test left in the process-wide metric set."""
+    observability.metrics.clear_metrics()
+    yield
+    observability.metrics.clear_metrics()
+
+
+def emf_documents(capsys):
+    return [r for r in lines(capsys.readouterr().out) if "_aws" in r]
+
+
+def metric_names(document):
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    return {m["Name"] for m in directive["Metrics"]}
+
+
+def test_each_request_prints_one_metrics_document_with_its_rule(api, capsys, monkeypatch):
+    """Called through the service, then flushed as the middleware does at the
+    end of a request: the test client would patch in the local stage's
+    POWERTOOLS_METRICS_DISABLED=true."""
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     a, b = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    documents = []
     for who in (a, b):
-        raw = encode(body(visit_at=VISIT))
-        service_request(who, raw)
-    metrics = [r for r in lines(capsys.readouterr().out) if "_aws" in r]
-    emitted = {
-        (m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], m.get("rule") or m.get("type"))
-        for m in metrics
-    }
-    assert emitted == {
-        ("RegistrationAccepted", None),
-        ("EventPublished", "registration.protected"),
-        ("RegistrationRefused", "R-DUP-1"),
-    }
+        service_request(who, encode(body(visit_at=VISIT)))
+        observability.flush_metrics()
+        documents.append(emf_documents(capsys))
+    (accepted,), (refused,) = documents
+    assert metric_names(accepted) == {"RegistrationAccepted", "EventPublished"}
+    assert (accepted["source"], accepted["type"]) == ("channel", "registration.protected")
+    assert metric_names(refused) == {"RegistrationRefused"}
+    assert (refused["rule"], refused["code"]) == ("R-DUP-1", "DUPLICATE_LIVE_CLAIM")
+    # one dimension, the service: the details are properties, not dimensions
+    for document in (accepted, refused):
+        assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+
+
+def test_a_detail_given_twice_with_two_values_keeps_both(capsys, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    observability.count("EventPublished", type="registration.expiring")
+    observability.count("EventPublished", type="registration.expired")
+    observability.count("EventPublished", type="registration.expired")
+    observability.flush_metrics()
+    (document,) = emf_documents(capsys)
+    assert document["EventPublished"] == [1.0, 1.0, 1.0]
+    assert document["type"] == ["registration.expiring", "registration.expired"]
 
 
 def test_no_metric_is_printed_when_metrics_are_disabled(api, capsys, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     service_request(api.registrant(Source.CHANNEL), encode(body(visit_at=VISIT)))
+    observability.flush_metrics()
     assert "_aws" not in capsys.readouterr().out
+    # and nothing is carried into the next request's document
+    assert not observability.metrics.metric_set
 
 
 def service_request(who, raw):
