@@ -62,3 +62,28 @@ IDEMPOTENCY_STREAM = os.environ.get(
 @jobs.on_dynamodb_record(stream_arn=IDEMPOTENCY_STREAM, name="idempotency_stream")
 def idempotency_stream(event: DynamoDBEvent) -> dict[str, int]:
     return stream.handle(store(), (record.to_dict() for record in event), now())
+
+
+# -- events pushed to registrants (decision 0010) ------------------------------
+# the events table's stream: each new event is queued and sent at once;
+# `make package` points the event source at the table by reference
+EVENTS_STREAM = os.environ.get(
+    "EVENTS_STREAM_ARN",
+    "arn:aws-cn:dynamodb:cn-north-1:000000000000:table/sales-office-events/stream/unset",
+)
+
+
+@jobs.on_dynamodb_record(stream_arn=EVENTS_STREAM, name="event_deliveries")
+def event_deliveries(event: DynamoDBEvent) -> dict[str, int]:
+    from chalicelib.services.delivery.service import deliveries  # noqa: PLC0415 (first use)
+
+    return deliveries().on_stream((record.to_dict() for record in event), now())
+
+
+@jobs.schedule(Rate(1, unit=Rate.MINUTES), name="delivery_retries")
+def delivery_retries(event: CloudWatchEvent) -> dict[str, int]:
+    """Every minute: what the stream missed (all of it under `make run`), and
+    the retries that are due."""
+    from chalicelib.services.delivery.service import deliveries  # noqa: PLC0415 (first use)
+
+    return deliveries().run(now())

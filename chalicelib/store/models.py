@@ -15,7 +15,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
 
@@ -480,3 +480,81 @@ class FineItem(Model):
     waiting_month = UnicodeAttribute(null=True)
     by_payer = FinesByPayer()
     waiting = FinesByStatus()
+
+
+# -- events pushed to registrants (decision 0010) ------------------------------
+
+
+class EndpointItem(Model):
+    """A registrant's push endpoint, set by Party A; replaced whole on its version."""
+
+    class Meta(_Unbound):
+        pass
+
+    registrant_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute()
+    url = UnicodeAttribute()
+    status = UnicodeAttribute()  # active | disabled (the endpoint answered 410)
+    since = UTCDateTimeAttribute()  # events recorded from here on are pushed
+    watermark = UnicodeAttribute()  # the feed position up to which deliveries are made
+    set_by = UnicodeAttribute()
+    set_at = UTCDateTimeAttribute()
+    disabled_at = UTCDateTimeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+
+
+class AttemptMap(MapAttribute):  # type: ignore[type-arg]
+    at = UTCDateTimeAttribute()
+    status_code = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    latency_ms = NumberAttribute()
+
+
+class DeliveriesByPosition(LocalSecondaryIndex):  # type: ignore[type-arg]
+    """A registrant's deliveries in feed order: the delivery log."""
+
+    class Meta:
+        index_name = "by_position"
+        projection = AllProjection()
+
+    registrant_id = UnicodeAttribute(hash_key=True)
+    position = UnicodeAttribute(range_key=True)
+
+
+class DeliveriesPending(LocalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: a registrant's deliveries still to send, in feed order (a
+    local index: read consistently, so the head of the queue is never stale)."""
+
+    class Meta:
+        index_name = "pending"
+        projection = AllProjection()
+
+    registrant_id = UnicodeAttribute(hash_key=True)
+    pending_position = UnicodeAttribute(range_key=True)
+
+
+class DeliveryItem(Model):
+    """One event pushed to one registrant's endpoint: its attempts and state."""
+
+    class Meta(_Unbound):
+        pass
+
+    registrant_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    position = UnicodeAttribute()
+    pending_position = UnicodeAttribute(null=True)  # set while pending
+    event_type = UnicodeAttribute()
+    registration_id = UnicodeAttribute()
+    occurred_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()  # pending | delivered | dead
+    created_at = UTCDateTimeAttribute()
+    deadline = UTCDateTimeAttribute()
+    next_attempt_at = UTCDateTimeAttribute()
+    lease_until = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    log = ListAttribute(of=AttemptMap, default=list)
+    finished_at = UTCDateTimeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    by_position = DeliveriesByPosition()
+    pending = DeliveriesPending()

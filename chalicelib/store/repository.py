@@ -30,6 +30,7 @@ from .ahead import AheadMethods
 from .answers import AnswerMethods
 from .counters import CounterMethods
 from .credentials import RegistrantCache
+from .deliveries import DeliveryMethods
 from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
 from .feed import FeedMethods
@@ -68,6 +69,7 @@ class Store(
     AheadMethods,
     AnswerMethods,
     CounterMethods,
+    DeliveryMethods,
     FloorMethods,
     FeedMethods,
     JobMethods,

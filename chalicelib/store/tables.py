@@ -15,6 +15,8 @@ from .models import (
     BrokerItem,
     CounterItem,
     CustomerItem,
+    DeliveryItem,
+    EndpointItem,
     EventItem,
     FineItem,
     IdempotencyItem,
@@ -42,6 +44,8 @@ TABLES: dict[type[Any], str] = {
     JobItem: "jobs",
     FineItem: "fines",
     CounterItem: "counters",
+    EndpointItem: "endpoints",
+    DeliveryItem: "deliveries",
 }
 
 ALL_MODELS: tuple[type[Any], ...] = tuple(TABLES)
