@@ -29,6 +29,8 @@ QUERY_PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/reports/daily"): frozenset({"date", "format"}),
     ("GET", "/v1/fines"): frozenset({"month", "status"}),
     ("GET", "/v1/fines/statement"): frozenset({"month", "payer", "format"}),
+    ("GET", "/v1/deliveries"): frozenset({"limit", "cursor"}),
+    ("GET", "/v1/registrants/{registrant_id}/deliveries"): frozenset({"limit", "cursor"}),
 }
 
 # The POSTs that keep the answer to an Idempotency-Key: only their callers are

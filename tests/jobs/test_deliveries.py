@@ -307,3 +307,67 @@ def test_a_registrant_disabled_is_not_sent_to(tables: Store, receiver: Receiver)
     assert receiver.requests == []
     (delivery,) = tables.list_deliveries(who.registrant_id, None, 1)
     assert delivery.log[-1].error == "registrant disabled"
+
+
+# -- SSRF at send time ---------------------------------------------------------------
+
+
+def test_the_send_connects_to_the_address_checked_and_names_the_host(
+    tables: Store, receiver: Receiver
+) -> None:
+    port = receiver.url.split(":")[2].split("/")[0]
+    url = f"http://hooks.example.test:{port}/in"
+    deliveries = Deliveries(tables, settings(), resolver=lambda host, p: ["127.0.0.1"])
+    who = registrant_with_endpoint(tables, url, service_=deliveries)
+    event(who, 1, later(1))
+    assert deliveries.run(later(60))["delivered"] == 1
+    ((headers, _),) = receiver.requests
+    assert headers["Host"] == f"hooks.example.test:{port}"
+
+
+def test_a_host_that_resolves_elsewhere_at_send_time_is_not_called(
+    tables: Store, receiver: Receiver
+) -> None:
+    """DNS rebinding: allowed when set, resolving to a private address when sent."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    answers = {"now": "127.0.0.1"}
+    deliveries = Deliveries(tables, settings(), resolver=lambda host, p: [answers["now"]])
+    who = registrant_with_endpoint(
+        tables, f"http://hooks.example.test:{port}/in", service_=deliveries
+    )
+    event(who, 1, later(1))
+    answers["now"] = "169.254.169.254"
+    assert deliveries.run(later(60))["failed"] == 1
+    assert receiver.requests == []
+    (delivery,) = tables.list_deliveries(who.registrant_id, None, 1)
+    assert delivery.status is Status.PENDING
+    assert (delivery.log[-1].error or "").startswith("endpoint not allowed")
+
+
+def test_a_redirect_is_not_followed(tables: Store) -> None:
+    hits: list[str] = []
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hits.append(self.path)
+            self.send_response(307)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/in"
+        who = registrant_with_endpoint(tables, url)
+        event(who, 1, later(1))
+        assert service(tables).run(later(60))["failed"] == 1
+        (delivery,) = tables.list_deliveries(who.registrant_id, None, 1)
+        assert delivery.log[-1].status_code == 307 and delivery.status is Status.PENDING
+        assert hits == ["/in"]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -70,13 +70,13 @@ class Deliveries:
         settings: Settings,
         *,
         sender: Sender | None = None,
-        resolver: addresses.Resolver = addresses.resolve,
+        resolver: addresses.Resolver | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._zone = settings.policy.zone
         self._sender = sender or Sender()
-        self._resolver = resolver
+        self._resolver = resolver  # None: the system's, looked up at each use
         self._loopback = settings.stage in addresses.LOOPBACK_STAGES
 
     # -- Party A ---------------------------------------------------------------
@@ -320,9 +320,7 @@ class Deliveries:
         if registrant is None or not registrant.enabled:
             return Answer(None, "registrant disabled", 0)
         try:
-            target = addresses.check(
-                endpoint.url, loopback_allowed=self._loopback, resolver=self._resolver
-            )
+            target = self._target(endpoint.url)
         except addresses.NotAllowed as refused:
             return Answer(None, f"endpoint not allowed: {refused}", 0)
         body = self.body(delivery)
@@ -391,7 +389,7 @@ class Deliveries:
 
     def _check(self, url: str) -> None:
         try:
-            addresses.check(url, loopback_allowed=self._loopback, resolver=self._resolver)
+            self._target(url)
         except addresses.NotAllowed as refused:
             raise Failed(
                 Problem(
@@ -400,6 +398,11 @@ class Deliveries:
                     fields=(FieldError("url", str(refused)),),
                 )
             ) from refused
+
+    def _target(self, url: str) -> addresses.Target:
+        """Checked now, each time: at set time and again at every send."""
+        resolver = self._resolver or addresses.resolve
+        return addresses.check(url, loopback_allowed=self._loopback, resolver=resolver)
 
     def _registrant(self, registrant_id: str) -> Registrant:
         found = self._store.get_registrant(registrant_id) if is_id(registrant_id) else None
