@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests.api.test_console import CONSOLE_CASES
 from tests.api.test_openapi import CASES, declared_responses, spec  # noqa: F401 (the fixture)
 from tests.api.test_openapi_dashboard import DASHBOARD_CASES
+from tests.api.test_openapi_deliveries import DELIVERY_CASES
 from tests.api.test_openapi_fines import FINE_CASES
 from tests.api.test_openapi_floor import FLOOR_CASES
 from tests.api.test_openapi_party_a import PARTY_A_CASES
@@ -24,6 +25,7 @@ def test_every_documented_response_is_exercised(spec):  # noqa: F811
             *CONSOLE_CASES,
             *PARTY_A_CASES,
             *DASHBOARD_CASES,
+            *DELIVERY_CASES,
         )
     }
     assert documented - exercised == set(), "documented, never produced by a test"

@@ -38,7 +38,7 @@ class Sender:
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         }
-        began = time.monotonic()
+        began = time.perf_counter()
         pool = self._pool(target)
         try:
             reply = pool.urlopen(
@@ -54,6 +54,8 @@ class Sender:
             reply.drain_conn()
             reply.release_conn()
             return Answer(reply.status, None, _ms(began))
+        except urllib3.exceptions.NewConnectionError:  # a ConnectTimeoutError too
+            return Answer(None, "connection", _ms(began))
         except urllib3.exceptions.TimeoutError:
             return Answer(None, "timeout", _ms(began))
         except urllib3.exceptions.SSLError:
@@ -81,4 +83,4 @@ class Sender:
 
 
 def _ms(began: float) -> int:
-    return int((time.monotonic() - began) * 1000)
+    return int((time.perf_counter() - began) * 1000)
