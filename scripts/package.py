@@ -12,10 +12,13 @@ Chalice's zip carries sources only and every service model of botocore. The
 zip is then rewritten (``slim_zip``): botocore's and boto3's data of the
 services no function makes a client for is left out (``kept_services``), the
 kept models lose their documentation and endpoints.json the other services
-(``lean_models``: what a cold start parses), and
+(``lean_models``: what a cold start parses), boto3 and s3transfer (imported
+by nothing the functions run) are left out, and
 every module is compiled for the Lambda's Python (``compileall
 --invalidation-mode unchecked-hash``: Lambda cannot write bytecode into
-/var/task, and an unchecked pyc is used without looking at its source).
+/var/task, and an unchecked pyc is used without looking at its source); the
+libraries' modules then ship as that bytecode alone, without their sources
+(``sourceless``, decision 0011), the app's and Chalice's with theirs.
 """
 
 from __future__ import annotations
@@ -95,17 +98,42 @@ def kept_services(root: Path = ROOT) -> frozenset[str]:
     return frozenset(clients_in_code(root) | BOTOCORE_CLIENTS)
 
 
+# Packages the requirements pull in that no function imports: boto3 (the
+# app makes its clients with botocore, decision 0008) and its s3transfer.
+# tests/deploy/test_package.py runs the app from the zip without them.
+NOT_IMPORTED = ("boto3", "s3transfer")
+# Modules shipped with their sources: the app's own and Chalice's runtime,
+# whose frames are the ones a traceback in the logs is read for. Every other
+# module ships as bytecode alone (sourceless, docs/decisions/0011): a
+# traceback through a library still names its file, line and function.
+WITH_SOURCES = ("app.py", "chalicelib/", "chalice/")
+
+
 def left_out(name: str, keep: frozenset[str]) -> bool:
-    """A zip entry of a service model nothing creates a client for. The
-    files at the top of botocore/data (endpoints.json, partitions.json,
-    sdk-default-configuration.json, _retry.json) serve every client."""
+    """A zip entry of a package no function imports, or of a service model
+    nothing creates a client for. The files at the top of botocore/data
+    (endpoints.json, partitions.json, sdk-default-configuration.json,
+    _retry.json) serve every client."""
     parts = name.split("/")
-    return (
-        len(parts) > 3
-        and parts[0] in ("botocore", "boto3")
-        and parts[1] == "data"
-        and parts[2] not in keep
-    )
+    if parts[0] in NOT_IMPORTED or parts[0].startswith(tuple(f"{p}-" for p in NOT_IMPORTED)):
+        return True
+    return len(parts) > 3 and parts[0] == "botocore" and parts[1] == "data" and parts[2] not in keep
+
+
+def sourceless(tree: Path) -> None:
+    """Each module outside WITH_SOURCES as its bytecode alone: the pyc moved
+    from __pycache__ to where the source was (where the import system looks
+    for a sourceless module), the source removed."""
+    tag = sys.implementation.cache_tag
+    for source in sorted(tree.rglob("*.py")):
+        if source.relative_to(tree).as_posix().startswith(WITH_SOURCES):
+            continue
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        pyc.replace(source.with_suffix(".pyc"))
+        source.unlink()
+    for cache in sorted(tree.rglob("__pycache__"), reverse=True):
+        if not any(cache.iterdir()):
+            cache.rmdir()
 
 
 def runtime_of(template: Path) -> str:
@@ -160,9 +188,10 @@ def lean_models(data: Path, keep: frozenset[str]) -> None:
 
 
 def slim_zip(path: Path, keep: frozenset[str], runtime: str) -> None:
-    """Rewrite the zip at ``path``: without the service models outside
-    ``keep``, with an unchecked-hash .pyc beside every .py (in __pycache__,
-    where the import system looks for it)."""
+    """Rewrite the zip at ``path``: without the packages no function imports
+    and the service models outside ``keep``; the app's and Chalice's modules
+    with an unchecked-hash .pyc beside each .py (in __pycache__, where the
+    import system looks for it), every other module as bytecode alone."""
     here = f"python{sys.version_info.major}.{sys.version_info.minor}"
     if here != runtime:  # bytecode is for one Python version only
         raise SystemExit(f"the functions run {runtime}: package with it, not {here}")
@@ -185,6 +214,7 @@ def slim_zip(path: Path, keep: frozenset[str], runtime: str) -> None:
         )
         if compiled.returncode:
             raise SystemExit(f"compileall failed:\n{compiled.stdout}{compiled.stderr}")
+        sourceless(tree)
         # a new file, then renamed: never written through a link to chalice's cache
         rewritten = path.with_suffix(".zip.new")
         with zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as slim:
