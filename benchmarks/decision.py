@@ -27,7 +27,6 @@ any case makes) and the figure of each case.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,32 +35,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import bench_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
-# Same shape as tests/conftest.py; set before anything imports the app.
-ENV = {
-    "AWS_DEFAULT_REGION": "cn-north-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "STAGE": "bench",
-    "TABLE_PREFIX": "sales-office-bench",
-    "PHONE_HMAC_KEY": "bench-phone-hmac-key-0123456789",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "RATE_PER_SECOND": "100000",
-    "RATE_BURST": "100000",
-    "PYDANTIC_DISABLE_PLUGINS": "__all__",
-}
-UNSET = ("DYNAMODB_ENDPOINT", "AWS_REGION", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 ROUNDS = 3
 CASES = ("distribution", "channel", "repeat", "repeat_channel")
 EXPECTED = {"distribution": 201, "channel": 201, "repeat": 200, "repeat_channel": 200}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-os.environ.update(ENV)
-for _name in UNSET:
-    os.environ.pop(_name, None)
+bench_env.apply()  # before anything imports the app
 sys.path.insert(0, str(ROOT))
 
 import time_machine  # noqa: E402

@@ -42,24 +42,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import bench_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
-# Same shape as tests/conftest.py; set before anything imports the app.
-ENV = {
-    "AWS_DEFAULT_REGION": "cn-north-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "STAGE": "bench",
-    "TABLE_PREFIX": "sales-office-bench",
-    "PHONE_HMAC_KEY": "bench-phone-hmac-key-0123456789",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",  # keep INFO log lines out of the report
-    "RATE_PER_SECOND": "100000",
-    "RATE_BURST": "100000",
-    "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as every stage sets it (.chalice/config.json)
-}
-UNSET = ("DYNAMODB_ENDPOINT", "AWS_REGION", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
 ROUNDS = 5  # registration rounds (fresh phone and keys each); counts must agree
 IMPORT_RUNS = 11  # fresh interpreters per import measurement
@@ -87,9 +73,7 @@ APP_IMPORT = "import app"
 
 
 # Like tests/conftest.py: the environment is set before anything imports the app.
-os.environ.update(ENV)
-for _name in UNSET:
-    os.environ.pop(_name, None)
+bench_env.apply()
 sys.path.insert(0, str(ROOT))  # run as benchmarks/registration.py: the app is one level up
 
 import botocore.session  # noqa: E402
@@ -341,8 +325,8 @@ CHILD = (
 
 
 def child_env(pycache: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in UNSET}
-    env.update(ENV)
+    env = {k: v for k, v in os.environ.items() if k not in bench_env.UNSET}
+    env.update(bench_env.ENV)
     env.pop("PYTHONPYCACHEPREFIX", None)
     if pycache is None:
         # as installed: whatever bytecode exists is used, none is written

@@ -34,21 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bench_env
+
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {
-    "AWS_DEFAULT_REGION": "cn-north-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "STAGE": "bench",
-    "TABLE_PREFIX": "sales-office-bench",
-    "PHONE_HMAC_KEY": "bench-phone-hmac-key-0123456789",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "RATE_PER_SECOND": "100000",
-    "RATE_BURST": "100000",
-    "PYDANTIC_DISABLE_PLUGINS": "__all__",
-}
 LISTED = 20  # registrants in the listing
 TIMED = 200  # signed reads per timing
 
@@ -200,7 +188,7 @@ def first_kms_client() -> dict[str, float]:
                     capture_output=True,
                     text=True,
                     check=True,
-                    env={**os.environ, **ENV},
+                    env={**os.environ, **bench_env.ENV},
                 ).stdout
             )
             for _ in range(5)
@@ -213,7 +201,7 @@ def first_kms_client() -> dict[str, float]:
 
 
 def main() -> None:
-    os.environ.update(ENV)
+    bench_env.apply()
     sys.path.insert(0, str(ROOT))
     from chalice.test import Client
     from moto import mock_aws
