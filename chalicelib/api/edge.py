@@ -24,6 +24,7 @@ QUERY_PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/registrations"): frozenset({"limit", "cursor"}),
     ("GET", "/v1/events"): frozenset({"limit", "cursor"}),
     ("GET", "/v1/staff/me/customers"): frozenset({"limit", "cursor"}),
+    ("GET", "/v1/staff/directory"): frozenset({"role"}),
     ("GET", "/v1/visits"): frozenset({"date"}),
     ("GET", "/v1/forms"): frozenset({"date"}),
     ("GET", "/v1/reports/daily"): frozenset({"date", "format"}),

@@ -9,6 +9,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.http import answer_response, answers, json_response
 from chalicelib.rules.staff import (
     EVERYONE,
+    MANAGERS,
     Role,
 )
 from chalicelib.services.container import (
@@ -58,6 +59,19 @@ def recommenders() -> Response:
     """Names for the console's pickers: who may accompany or recommend now."""
     staff_member(EVERYONE)
     return json_response(party_a().recommenders(now()), 200)
+
+
+# who picks people by name: the managers (fines, late entries, statements)
+# and the reviewers of the floor
+DIRECTORY_READERS = MANAGERS | {Role.CHANNEL_ASSISTANT, Role.SALES_ADMIN}
+
+
+@people.route("/v1/staff/directory", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def staff_directory() -> Response:
+    """Staff by name and role for the console's pickers, without tokens."""
+    staff_member(DIRECTORY_READERS)
+    return json_response(party_a().directory(query()), 200)
 
 
 @people.route("/v1/consultant-registrations", methods=["POST"], content_types=ANY_TYPE)

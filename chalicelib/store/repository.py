@@ -443,6 +443,19 @@ class Store(
                 return None
         return registration_from_item(item)
 
+    def customer_names(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The customer's name each registration took, by (registrant id,
+        registration id): one BatchGetItem per 100 keys, whatever the page."""
+        unique = list(dict.fromkeys(keys))
+        names: dict[tuple[str, str], str] = {}
+        for start in range(0, len(unique), BATCH_GET_KEYS):
+            chunk = unique[start : start + BATCH_GET_KEYS]
+            items = [RegistrationItem(registrant_id=r, registration_id=g) for r, g in chunk]
+            for key, found in zip(chunk, self._batch_get(items), strict=True):
+                if found is not None:
+                    names[key] = found.customer_name
+        return names
+
     def list_registrations(
         self, registrant_id: str, before_id: str | None, limit: int
     ) -> list[Registration]:
@@ -519,6 +532,7 @@ class Store(
 # Unprocessed batch entries (throttling) are retried with exponential backoff,
 # as AWS advises, a bounded number of times.
 BATCH_ATTEMPTS = 5
+BATCH_GET_KEYS = 100  # DynamoDB's limit for one BatchGetItem
 
 
 def _back_off(attempt: int) -> None:

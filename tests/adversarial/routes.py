@@ -12,6 +12,7 @@ ROLE: dict[
 ] = {  # a role each staff route lets in; the rest is refused before any input is read
     "/v1/consultant-registrations": Role.CONSULTANT,
     "/v1/staff/me/customers": Role.CONSULTANT,
+    "/v1/staff/directory": Role.SALES_MANAGER,
     "/v1/late-approvals": Role.SALES_MANAGER,
     "/v1/visits/{visit_id}/decisions": Role.CHANNEL_ASSISTANT,
     "/v1/visits/{visit_id}/sign-ins": Role.CHANNEL_ASSISTANT,

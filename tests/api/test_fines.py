@@ -137,7 +137,7 @@ def test_a_form_overdue_past_its_day_proposes_r_fine_4_and_a_manager_confirms(ap
     a visit whose form was filed is not proposed."""
     visit, receiver = received(api, floor, "13812345678")
     filed, filer = received(api, floor, "13912345678")
-    assert filer.post(f"/v1/visits/{filed['id']}/form", {}).status_code == 201
+    assert filer.post(f"/v1/visits/{filed['id']}/form", {"note": "看了样板间"}).status_code == 201
     container.sweep().run(shanghai("2026-11-27 23:00"))
     assert payload(floor.manager.get("/v1/fines?status=proposed"))["data"] == []
     clock.move_to(shanghai("2026-11-28 00:30"))
@@ -316,6 +316,11 @@ def test_the_statement_csv_reads_back_with_the_bom(api, floor, consultant, clock
         ("R-FINE-4", "申诉中"),
     ]
     assert rows[0]["备注"] == "带客未经前台"
+    # people read it: the payer by name, the violation in words, local time
+    assert rows[0]["被罚人"] == "顾问 张"
+    assert rows[0]["违规"] == "前台询客前私自接待客户"
+    assert consultant.id not in r.body.decode("utf-8-sig")
+    assert "T" not in rows[0]["发生时间"]
     assert [row["应缴金额（元）"] for row in rows[:2]] == ["100", "0"]
     assert (rows[-1]["状态"], rows[-1]["应缴金额（元）"]) == ("合计应缴", "100")
 
@@ -341,3 +346,14 @@ def test_a_fine_is_recorded_in_this_month_or_the_last_only(api, floor, consultan
     assert payload(old)["error"]["fields"] == [
         {"field": "occurred_at", "message": "this month or the last"}
     ]
+
+
+def test_a_channels_statement_csv_names_the_channel_not_its_id(api, floor):
+    """R-FINE-5: a manager downloads the channel's month; 被罚人 is its name."""
+    channel = api.registrant(Source.CHANNEL, name="鲁信渠道")
+    fine(floor, "R-FINE-5", channel.registrant_id)
+    r = floor.manager.get(f"/v1/fines/statement?payer={channel.registrant_id}&format=csv")
+    assert r.status_code == 200, r.body
+    rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
+    assert (rows[0]["被罚人"], rows[0]["违规"]) == ("鲁信渠道", "派单人员冒充客户")
+    assert channel.registrant_id not in r.body.decode("utf-8-sig")

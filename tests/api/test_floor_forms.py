@@ -113,19 +113,20 @@ def test_only_the_receiving_consultant_files_the_form(api, floor):
     """R-FLOOR-5: the consultant who received the customer fills the form."""
     visit, receiver = received_channel_visit(api, floor, "13812345678")
     (other,) = floor.consultants(1)
-    r = other.post(f"/v1/visits/{visit['id']}/form", {})
+    r = other.post(f"/v1/visits/{visit['id']}/form", {"note": "看了样板间"})
     assert r.status_code == 403
     assert payload(r)["error"]["rule"] == "R-FLOOR-5"
-    assert receiver.post(f"/v1/visits/{visit['id']}/form", {}).status_code == 201
+    filed = receiver.post(f"/v1/visits/{visit['id']}/form", {"note": "看了样板间"})
+    assert filed.status_code == 201
 
 
 def test_a_form_after_an_exemption_is_refused_and_the_other_way_round(api, floor):
     visit, receiver = received_channel_visit(api, floor, "13812345678")
     floor.site_manager.post(f"/v1/visits/{visit['id']}/exemption", {"kind": "gift_only"})
-    r = receiver.post(f"/v1/visits/{visit['id']}/form", {})
+    r = receiver.post(f"/v1/visits/{visit['id']}/form", {"note": "看了样板间"})
     assert payload(r)["error"]["code"] == "ALREADY_RECORDED"
     visit2, receiver2 = received_channel_visit(api, floor, "13900000002")
-    receiver2.post(f"/v1/visits/{visit2['id']}/form", {})
+    receiver2.post(f"/v1/visits/{visit2['id']}/form", {"note": "看了样板间"})
     r = floor.site_manager.post(f"/v1/visits/{visit2['id']}/exemption", {"kind": "gift_only"})
     assert payload(r)["error"]["code"] == "ALREADY_RECORDED"
 
@@ -164,7 +165,7 @@ def test_the_daily_report_counts_each_registrants_day(api, floor, clock):
     dup = api.register(rival, body(phone="13812345678", visit_at=VISITED))
     assert payload(dup)["error"]["code"] == "DUPLICATE_LIVE_CLAIM"
     _second, _ = received_channel_visit(api, floor, "13900000003", channel=good)
-    receiver.post(f"/v1/visits/{visit['id']}/form", {})
+    receiver.post(f"/v1/visits/{visit['id']}/form", {"note": "看了样板间"})
     clock.move_to("2026-11-28T08:00:00+08:00")  # the next morning's review
 
     r = floor.admin.get(f"/v1/reports/daily?date={TODAY}")
@@ -207,6 +208,23 @@ def test_the_daily_report_csv_opens_in_excel_with_chinese(api, floor, clock):
     assert rows[0]["报备成功"] == "1"
     assert rows[0]["到访"] == "1"
     assert rows[0]["日期"] == TODAY
+
+
+def test_the_daily_report_csv_says_kinds_and_refusals_in_chinese(api, floor):
+    """People read it: 渠道, not ``channel``; the refusal by its rule's name,
+    the rule id to look it up, and how many (R-DUP-1); no internal id."""
+    good = api.registrant(Source.CHANNEL, name="好房渠道")
+    rival = api.registrant(Source.CHANNEL, name="安居渠道")
+    api.register(good, body(phone="13812345678", visit_at=VISITED))
+    for _ in range(2):
+        api.register(rival, body(phone="13812345678", visit_at=VISITED))
+    r = floor.admin.get(f"/v1/reports/daily?date={TODAY}&format=csv")
+    text = r.body.decode("utf-8-sig")
+    rows = {row["报备方名称"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert rows["安居渠道"]["类型"] == "渠道"
+    assert rows["安居渠道"]["失败原因（规则）"] == "客户已有有效保护，重复报备无效（R-DUP-1）2 次"
+    assert good.registrant_id not in text and "DUPLICATE_LIVE_CLAIM" not in text
+    assert "channel" not in text
 
 
 def test_the_daily_report_needs_a_date(api, floor):

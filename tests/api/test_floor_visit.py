@@ -226,7 +226,7 @@ def test_the_second_household_is_received_by_the_same_consultant_and_files_its_f
     r = floor.decide(sibling["id"], second_registration)
     assert r.status_code == 201, r.body
     assert payload(r)["form_state"] == "pending"
-    r = consultant.post(f"/v1/visits/{sibling['id']}/form", {})
+    r = consultant.post(f"/v1/visits/{sibling['id']}/form", {"note": "看了样板间"})
     assert r.status_code == 201, r.body
     assert payload(r)["form_state"] == "filed"
 

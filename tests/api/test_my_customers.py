@@ -56,6 +56,7 @@ def test_assigned_customer_appears_in_consultants_list(api, floor):
     (entry,) = mine(zhang)
     assert entry == {
         "customer_id": entry["customer_id"],
+        "name": "王先生",  # as the channel registered them
         "phone_masked": "138****5678",
         "since": "2026-11-27T10:00:00+08:00",
         "how": "floor",
@@ -79,6 +80,7 @@ def test_a_walk_in_is_listed_as_the_consultants_own_unprotected_customer(api, cl
     assert (entry["how"], entry["since"]) == ("walk_in", "2026-11-30T09:30:00+08:00")
     assert (entry["state"], entry["protection"]) == ("unprotected", None)
     assert entry["reclaim_at"] == "2027-03-01T02:00:00+08:00"
+    assert entry["name"] == "王先生"  # the name the consultant registered (not only the phone)
 
 
 def test_reclaimed_customer_leaves_the_list(api, clock):

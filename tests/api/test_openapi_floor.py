@@ -346,24 +346,28 @@ def form_filed(ctx: Ctx) -> Any:
 
 def form_again(ctx: Ctx) -> Any:
     visit_id, consultant = received_visit(ctx)
-    call(ctx, "POST", on(FORM, visit_id), None, {}, tok=consultant)
-    return call(ctx, "POST", on(FORM, visit_id), None, {}, tok=consultant)
+    call(ctx, "POST", on(FORM, visit_id), None, {"note": "看了样板间"}, tok=consultant)
+    return call(ctx, "POST", on(FORM, visit_id), None, {"note": "看了样板间"}, tok=consultant)
 
 
 def form_invalid(ctx: Ctx) -> Any:
     visit_id, consultant = received_visit(ctx)
-    return call(ctx, "POST", on(FORM, visit_id), None, {"note": 5}, tok=consultant)
+    return [
+        call(ctx, "POST", on(FORM, visit_id), None, {"note": 5}, tok=consultant),
+        call(ctx, "POST", on(FORM, visit_id), None, {"note": "  "}, tok=consultant),
+        call(ctx, "POST", on(FORM, visit_id), None, {}, tok=consultant),
+    ]
 
 
 def form_refused(ctx: Ctx) -> list[Any]:
     visit_id, consultant = received_visit(ctx)
     call(ctx, "POST", on(EXEMPTION, visit_id), Role.SITE_MANAGER, {"kind": "gift_only"})
-    return [call(ctx, "POST", on(FORM, visit_id), None, {}, tok=consultant)]
+    return [call(ctx, "POST", on(FORM, visit_id), None, {"note": "看了样板间"}, tok=consultant)]
 
 
 def form_by_another(ctx: Ctx) -> Any:
     visit_id, _ = received_visit(ctx)
-    return call(ctx, "POST", on(FORM, visit_id), Role.CONSULTANT, {})
+    return call(ctx, "POST", on(FORM, visit_id), Role.CONSULTANT, {"note": "看了样板间"})
 
 
 def exempted(ctx: Ctx) -> Any:
@@ -389,7 +393,7 @@ def exemption_invalid(ctx: Ctx) -> Any:
 
 def exemption_refused(ctx: Ctx) -> Any:
     visit_id, consultant = received_visit(ctx)
-    call(ctx, "POST", on(FORM, visit_id), None, {}, tok=consultant)
+    call(ctx, "POST", on(FORM, visit_id), None, {"note": "看了样板间"}, tok=consultant)
     return call(ctx, "POST", on(EXEMPTION, visit_id), Role.SITE_MANAGER, {"kind": "gift_only"})
 
 
@@ -407,7 +411,7 @@ def visit_lookup_invalid(ctx: Ctx) -> list[Any]:
 
 def forms_listed(ctx: Ctx) -> Any:
     visit_id, consultant = received_visit(ctx)
-    call(ctx, "POST", on(FORM, visit_id), None, {}, tok=consultant)
+    call(ctx, "POST", on(FORM, visit_id), None, {"note": "看了样板间"}, tok=consultant)
     decided_visit(ctx, "13900000002")
     return call(ctx, "GET", f"{FORMS}?date={TODAY}", Role.CHANNEL_ASSISTANT)
 
@@ -676,7 +680,7 @@ _VALID_BODIES: dict[str, Any] = {
     DECISIONS: {"registration_id": "rg_x"},
     SIGN_INS: {"households": [{"name": "王", "phone": "13812345678"}]},
     ASSIGNMENT: {},
-    FORM: {},
+    FORM: {"note": "看了样板间"},
     EXEMPTION: {"kind": "gift_only"},
 }
 

@@ -22,6 +22,7 @@ BROKERS = "/v1/brokers"
 REVOCATION = "/v1/brokers/{broker_id}/revocation"
 STAFF = "/v1/staff"
 STAFF_ENABLED = "/v1/staff/{staff_id}/enabled"
+DIRECTORY = "/v1/staff/directory"
 TOKENS = "/v1/staff/{staff_id}/tokens"
 POST, GET = "POST", "GET"
 ADMIN = Role.PARTY_A_ADMIN
@@ -182,6 +183,18 @@ def staff_listed(ctx: Ctx) -> Any:
     return call(ctx, GET, STAFF, ADMIN)
 
 
+def directory_listed(ctx: Ctx) -> list[Any]:
+    token(ctx, Role.CONSULTANT)
+    return [
+        call(ctx, GET, DIRECTORY, Role.SALES_MANAGER),
+        call(ctx, GET, DIRECTORY + "?role=consultant", Role.SITE_MANAGER),
+    ]
+
+
+def directory_invalid(ctx: Ctx) -> Any:
+    return call(ctx, GET, DIRECTORY + "?role=owner", Role.SALES_MANAGER)
+
+
 def staff_created(ctx: Ctx) -> list[Any]:
     return [
         call(ctx, POST, STAFF, ADMIN, {"name": "顾问 张", "role": "consultant"}),
@@ -241,6 +254,7 @@ ROUTES = [
     Route(POST, REVOCATION, ADMIN, Role.SALES_MANAGER, (PartyA, "revoke_broker")),
     Route(GET, STAFF, ADMIN, Role.CONSULTANT, (PartyA, "staff")),
     Route(GET, RECOMMENDERS, Role.FRONT_DESK, None, (PartyA, "recommenders")),
+    Route(GET, DIRECTORY, Role.SALES_MANAGER, Role.CONSULTANT, (PartyA, "directory")),
     Route(POST, STAFF, ADMIN, Role.SITE_MANAGER, (PartyA, "create_staff")),
     Route(POST, STAFF_ENABLED, ADMIN, Role.SALES_MANAGER, (PartyA, "set_staff_enabled")),
     Route(POST, TOKENS, ADMIN, Role.FRONT_DESK, (PartyA, "issue_token")),
@@ -263,6 +277,8 @@ PARTY_A_CASES = [
     Case(POST, REVOCATION, 404, broker_gone),
     Case(GET, STAFF, 200, staff_listed),
     Case(GET, RECOMMENDERS, 200, recommenders_listed),
+    Case(GET, DIRECTORY, 200, directory_listed),
+    Case(GET, DIRECTORY, 400, directory_invalid),
     Case(POST, STAFF, 201, staff_created),
     Case(POST, STAFF, 400, staff_invalid),
     Case(POST, STAFF_ENABLED, 200, staff_switched),
@@ -275,7 +291,7 @@ PARTY_A_CASES = [
 ]
 PARTY_A_CASES += [
     Case(GET, path, 400, with_unknown_parameter(GET, path))
-    for path in (REGISTRANTS, BROKERS, STAFF, RECOMMENDERS)
+    for path in (REGISTRANTS, BROKERS, STAFF, RECOMMENDERS, DIRECTORY)
 ]
 for _route in ROUTES:
     PARTY_A_CASES += shared_cases(_route)

@@ -36,7 +36,7 @@ from chalicelib.rules.phone import mask_phone
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.staff import MANAGERS, Role, Staff
 from chalicelib.services import audit, tallies
-from chalicelib.services.exports import excel_csv
+from chalicelib.services.exports import RULE_ZH, excel_csv
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.intake import (
     Id,
@@ -55,11 +55,13 @@ from chalicelib.store import Stale, Store
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MAX_ATTEMPTS = 5
 SYSTEM = "system"  # who records a proposal
+# read by people in Excel: the payer by name, the violation in words beside
+# its rule; no fine id (nothing reads this file but people)
 STATEMENT_COLUMNS = (
     ("month", "月份"),
-    ("payer_id", "被罚人"),
-    ("id", "罚单编号"),
+    ("payer", "被罚人"),
     ("rule", "规则"),
+    ("violation", "违规"),
     ("occurred_at", "发生时间"),
     ("amount", "罚款金额（元）"),
     ("status", "状态"),
@@ -321,13 +323,14 @@ class Fines:
         }
 
     def statement_csv(self, statement: dict[str, Any]) -> str:
+        payer = self._payer_name(statement["payer_id"])
         rows = [
             [
                 statement["month"],
-                statement["payer_id"],
-                f["id"],
+                payer,
                 f["rule"],
-                f["occurred_at"],
+                RULE_ZH.get(f["rule"], ""),
+                f["occurred_at"][:16].replace("T", " "),  # local time, as the console shows it
                 f["amount"],
                 STATUS_ZH[Status(f["status"])],
                 f["amount"] if Status(f["status"]) in OWING else 0,
@@ -338,6 +341,14 @@ class Fines:
         rows.append([])
         rows.append(["", "", "", "", "", "", "合计应缴", statement["total_due"], ""])
         return excel_csv([title for _, title in STATEMENT_COLUMNS], rows)
+
+    def _payer_name(self, payer_id: str) -> str:
+        """The one fined by name: a staff member, else a channel (R-FINE-5)."""
+        member = self._store.get_staff(payer_id)
+        if member is not None:
+            return member.name
+        registrant = self._store.get_registrant(payer_id)
+        return registrant.name if registrant is not None else payer_id
 
     def payer_for(self, caller_id: str, member: Staff | None, query: dict[str, str]) -> str:
         """Whose statement: one's own (a registrant's too); managers may read

@@ -18,7 +18,7 @@ from typing import Any
 from chalicelib.errors import Failed, FieldError
 from chalicelib.errors import validation_error as invalid
 from chalicelib.rules.floor import FormState, form_state
-from chalicelib.services.exports import excel_csv
+from chalicelib.services.exports import KIND_ZH, excel_csv, refusal_zh
 from chalicelib.services.floor.visits import parse_day
 from chalicelib.services.registration.outcomes import outcomes_scope
 from chalicelib.services.views import local_iso
@@ -36,10 +36,10 @@ COUNTED = (
     "forms_overdue",
 )
 
-# Column titles in Chinese: the people reading it open it in Excel.
+# Column titles and cells in Chinese: the people reading it open it in Excel.
+# No registrant id: nothing reads this file but people (the JSON has it).
 CSV_COLUMNS = (
     ("date", "日期"),
-    ("registrant_id", "报备方编号"),
     ("name", "报备方名称"),
     ("kind", "类型"),
     ("accepted", "报备成功"),
@@ -140,8 +140,9 @@ def as_csv(report: dict[str, Any]) -> str:
         cells = {
             **row,
             "date": report["date"],
-            "refusals": "; ".join(
-                f"{r['code']} ({r['rule'] or 'no rule'}) ×{r['count']}" for r in row["refusals"]
+            "kind": KIND_ZH.get(row["kind"] or "", row["kind"]),
+            "refusals": "；".join(
+                refusal_zh(r["code"], r["rule"], r["count"]) for r in row["refusals"]
             ),
         }
         rows.append([cells[key] for key, _ in CSV_COLUMNS])

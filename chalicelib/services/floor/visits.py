@@ -323,6 +323,17 @@ class Visits:
         """(the visit, filed now). The first form stands; filing again
         answers the visit as it is."""
         ask = validated(_Form, raw)
+        if not (ask.note or "").strip():
+            # a form says what happened at the viewing: an empty one confirms
+            # nothing (R-FLOOR-5); said in Chinese, as the console shows it
+            raise Failed(
+                Problem(
+                    "VALIDATION_ERROR",
+                    "请填写带看情况：确认单要写明客户看了什么（R-FLOOR-5）。",
+                    "R-FLOOR-5",
+                    (FieldError("note", "必填：请写下带看情况"),),
+                )
+            )
 
         def file(visit: Visit) -> Visit | None:
             if visit.consultant_id != consultant.staff_id:

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
-from chalicelib.errors import Failed, Problem, not_found
+from chalicelib.errors import Failed, FieldError, Problem, not_found
+from chalicelib.errors import validation_error as invalid
 from chalicelib.rules.brokers import Broker
 from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
@@ -211,6 +212,18 @@ class PartyA:
 
     def staff(self) -> dict[str, Any]:
         return {"staff": [_member(s) for s in self._store.list_staff()]}
+
+    def directory(self, query: dict[str, str]) -> dict[str, Any]:
+        """Staff by name for the managers' pickers (who is fined, which
+        consultant a late entry is for), one role or all: id, name, role and
+        whether enabled, nothing else (no token)."""
+        wanted = query.get("role")
+        roles = {role.value: role for role in Role}
+        if wanted is not None and wanted not in roles:
+            raise Failed(invalid(FieldError("role", f"one of {', '.join(roles)}")))
+        members = [s for s in self._store.list_staff() if wanted in (None, s.role.value)]
+        members.sort(key=lambda s: (not s.enabled, s.name, s.staff_id))
+        return {"staff": [_member(s) for s in members]}
 
     def create_staff(self, admin: Staff, raw: bytes, now: datetime) -> dict[str, Any]:
         ask = validated(_NewStaff, raw)
