@@ -26,6 +26,7 @@ from __future__ import annotations
 from chalice.app import Chalice
 
 from chalicelib.api import console, dashboard, edge, fines, floor, jobs, party_a, staff, webhook
+from chalicelib.api.appeals import hearings
 from chalicelib.api.deliveries import pushes
 
 app = Chalice(app_name="sales-office")
@@ -40,3 +41,4 @@ app.register_blueprint(console.pages)
 app.register_blueprint(jobs.jobs)
 app.register_blueprint(dashboard.board)
 app.register_blueprint(pushes)
+app.register_blueprint(hearings)

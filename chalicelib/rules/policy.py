@@ -43,6 +43,9 @@ class Policy:
     fine_sign_in_refused: int = 100
     fine_form_refused: int = 100
     fine_flyer_impostor: int = 100
+    # R-APPEAL-2 (decision 0012): a 判客 decision may be appealed this many
+    # local days after it, same local time
+    appeal_window_days: int = 3
 
     @property
     def zone(self) -> ZoneInfo:

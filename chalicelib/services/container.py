@@ -17,6 +17,7 @@ from chalicelib.store import store
 
 if TYPE_CHECKING:
     from chalicelib.services.fines.ledger import Fines
+    from chalicelib.services.floor.appeals import Appeals
     from chalicelib.services.floor.daily_report import DailyReport
     from chalicelib.services.floor.lookup import Lookups
     from chalicelib.services.floor.ownership import Ownership
@@ -139,6 +140,13 @@ def party_a() -> PartyA:
     return PartyA(store(), settings())
 
 
+@cache
+def appeals() -> Appeals:
+    from chalicelib.services.floor.appeals import Appeals
+
+    return Appeals(store(), settings())
+
+
 def reset() -> None:
     """Forget everything built from the settings (tests change them)."""
     built_here = (
@@ -157,6 +165,7 @@ def reset() -> None:
         fines,
         party_a,
         duplicate_watch,
+        appeals,
     )
     for built in (*built_here, store, settings):
         built.cache_clear()

@@ -558,3 +558,61 @@ class DeliveryItem(Model):
     reason = UnicodeAttribute(null=True)
     by_position = DeliveriesByPosition()
     pending = DeliveriesPending()
+
+
+# -- appeals of a 判客 decision (decision 0012) ---------------------------------
+
+
+class AppealsByState(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """The site manager's queue: appeals in one state, oldest first."""
+
+    class Meta:
+        index_name = "by_state"
+        projection = AllProjection()
+
+    state = UnicodeAttribute(hash_key=True)
+    filed = UnicodeAttribute(range_key=True)  # <ms>#<appeal id>
+
+
+class AppealsByCustomer(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """A customer's appeals, for the 判客 lookup."""
+
+    class Meta:
+        index_name = "by_customer"
+        projection = AllProjection()
+
+    customer_key = UnicodeAttribute(hash_key=True)
+    filed = UnicodeAttribute(range_key=True)
+
+
+class AppealItem(Model):
+    """One appeal of one 判客 decision by one passed-over claimant: its id is
+    derived from both, so it is created once; replaced whole on its version."""
+
+    class Meta(_Unbound):
+        pass
+
+    appeal_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute()
+    decision_id = UnicodeAttribute()
+    visit_id = UnicodeAttribute()
+    customer_key = UnicodeAttribute()
+    phone_masked = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute()
+    holder_id = UnicodeAttribute()
+    holder_registration_id = UnicodeAttribute()
+    claimant_id = UnicodeAttribute()
+    claimant_registration_id = UnicodeAttribute()
+    filed_by = UnicodeAttribute()
+    filed_at = UTCDateTimeAttribute()
+    reason = UnicodeAttribute()
+    state = UnicodeAttribute()
+    answered_by = UnicodeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
+    answer_reason = UnicodeAttribute(null=True)
+    new_registration_id = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+    request_hash = UnicodeAttribute(null=True)
+    filed = UnicodeAttribute()
+    by_state = AppealsByState()
+    by_customer = AppealsByCustomer()

@@ -28,6 +28,7 @@ from chalicelib.rules.staff import Role, Staff
 
 from .ahead import AheadMethods
 from .answers import AnswerMethods
+from .appeals import AppealMethods
 from .counters import CounterMethods
 from .credentials import RegistrantCache
 from .deliveries import DeliveryMethods
@@ -74,6 +75,7 @@ class Store(
     FeedMethods,
     JobMethods,
     FineMethods,
+    AppealMethods,
 ):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection

@@ -11,6 +11,7 @@ from chalicelib import aws_session
 from chalicelib.settings import Settings
 
 from .models import (
+    AppealItem,
     AuditItem,
     BrokerItem,
     CounterItem,
@@ -46,6 +47,7 @@ TABLES: dict[type[Any], str] = {
     CounterItem: "counters",
     EndpointItem: "endpoints",
     DeliveryItem: "deliveries",
+    AppealItem: "appeals",
 }
 
 ALL_MODELS: tuple[type[Any], ...] = tuple(TABLES)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from chalicelib.rules.claims import Claim, Customer, Source
 from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.staff import Role, Staff
+from chalicelib.services.floor.appeals import Appeals
 from chalicelib.services.registration.intake import mobile, validated
 from chalicelib.services.registration.registrations import customer_subject
 from chalicelib.services.views import local_iso
@@ -70,6 +71,8 @@ class Lookups:
                 }
                 for e in self._store.audit_trail(customer_subject(key))
             ],
+            # the appeals of its 判客 decisions, with their state (decision 0012)
+            "appeals": Appeals(self._store, self._settings).of_customer(key),
         }
 
     def _front_desk(self, customer: Customer, live: Claim | None) -> dict[str, Any]:
