@@ -207,6 +207,15 @@ def exempt(page: Page, phone_masked: str, kind: str, note: str | None = None) ->
     owed.get_by_role("button", name="签字豁免").click()
 
 
+def confirm(page: Page, yes: str) -> None:
+    """Answer the console's question before an irreversible action with ``yes``
+    (its confirm button); the dialog closes."""
+    dialog = page.locator("dialog.confirm")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=yes).click()
+    expect(dialog).to_be_hidden()
+
+
 def notice(page: Page) -> Any:
     return expect(page.get_by_role("alert"))
 

@@ -14,6 +14,7 @@ from tests.browser.conftest import (
     PHONE,
     TABLET,
     Office,
+    confirm,
     notice,
     shoot,
     sign_in,
@@ -33,6 +34,7 @@ def test_a_customer_walks_through_the_floor_in_chinese(
     sign_in(page, office, "front_desk")
     page.get_by_label("客户手机号").fill("138 2222 0001")
     page.get_by_label("来访人数").fill("2")
+    page.get_by_label("已完成标准询客话术").check()  # unticked until the desk says so
     page.get_by_label("陪同的报备方").select_option(label="鲁信渠道（渠道）")
     page.get_by_role("button", name="登记到访").click()
     notice(page).to_contain_text("已登记到访")
@@ -68,6 +70,7 @@ def test_a_customer_walks_through_the_floor_in_chinese(
     expect(claims).to_contain_text("2027-01-26 09:")  # 60 days (R-PROT-2), Shanghai time
     assert CUSTOMER not in page.inner_text("main")  # masked on the screen
     page.get_by_role("button", name="判给 鲁信渠道").click()
+    confirm(page, "确认判给")
     notice(page).to_contain_text("判客完成")
     visit = page.locator("section", has_text="的到访").first
     expect(visit).to_contain_text("已判客")
@@ -93,6 +96,7 @@ def test_a_customer_walks_through_the_floor_in_chinese(
     expect(owed).to_contain_text("待填写")
     owed.get_by_label("带看情况").fill("看了 3 号楼样板间")
     owed.get_by_role("button", name="提交确认单").click()
+    confirm(page, "确认提交")
     notice(page).to_contain_text("确认单已提交")
     expect(page.locator("section", has_text="已提交（1）")).to_contain_text("138****0001")
     sign_out(page)

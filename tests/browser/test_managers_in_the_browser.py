@@ -132,12 +132,12 @@ def test_the_arrival_form_works_from_the_keyboard_alone(page: Page, office):
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type("3")
     page.keyboard.press("Tab")
-    page.keyboard.press("Space")  # not greeted: the box was ticked
+    page.keyboard.press("Space")  # greeted: the box starts unticked (R-FINE-2)
     page.keyboard.press("Enter")
     notice(page).to_contain_text("已登记到访")
     card = page.locator("li.visit").first
     expect(card).to_contain_text("3 人")
-    expect(card).to_contain_text("未完成询客")
+    expect(card).not_to_contain_text("未完成询客")
 
 
 def test_the_sales_manager_puts_one_consultant_on_tomorrows_roster(page: Page, office):

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Office, notice, sign_in, sign_out
+from tests.browser.conftest import Office, confirm, notice, sign_in, sign_out
 
 
 def test_a_new_channel_gets_a_secret_shown_once_and_can_be_disabled(page: Page, office: Office):
@@ -25,11 +25,13 @@ def test_a_new_channel_gets_a_secret_shown_once_and_can_be_disabled(page: Page, 
     assert secret not in page.content()  # once the notice is closed, it is gone
 
     row.get_by_role("button", name="更换密钥").click()
+    confirm(page, "确认更换")
     notice(page).to_contain_text("旧密钥在 2026-11-28 09:")  # it works 24 h more
     rotated = page.locator("#notice code.secret").inner_text()
     assert rotated != secret and rotated.startswith("whsec_")
 
     row.get_by_role("button", name="停用").click()
+    confirm(page, "确认停用")
     expect(page.locator("tbody tr", has_text="历下渠道")).to_contain_text("已停用")
 
 
@@ -64,4 +66,5 @@ def test_a_broker_is_certified_then_revoked(page: Page, office: Office):
     expect(row).to_contain_text("003X")
     assert "99999919850505003X" not in page.inner_text("main")
     row.get_by_role("button", name="撤销认证").click()
+    confirm(page, "确认撤销")
     expect(page.locator("tbody tr", has_text="经纪人 郑")).to_contain_text("已撤销")

@@ -45,7 +45,8 @@ def test_a_proposed_greeting_fine_is_confirmed_appealed_and_cancelled(page: Page
     notice(page).to_contain_text("已确认罚款")
     expect(page.locator("section", has_text="待确认的违规（0）")).to_be_visible()
     page.get_by_role("link", name="罚款明细").click()
-    page.get_by_label("责任人", exact=True).fill(office.person("front_desk")["id"])
+    expect(page.locator("main")).to_have_attribute("data-screen", "statement")
+    page.get_by_label("责任人", exact=True).fill("前台 刘")  # picked by name
     page.get_by_role("button", name="查看").click()
     expect(page.locator("main")).to_contain_text("应缴合计 30 元")
     sign_out(page)

@@ -42,6 +42,32 @@
     "R-FINE-5": "派单人员（红帽子）冒充客户：罚渠道负责人 100 元。",
   };
 
+  // each rule by a short name, for tables and CSVs where the sentence is too long
+  const RULE_TITLES = {
+    "R-REG-1": "置业顾问须当天报备",
+    "R-REG-2": "渠道须当天报备",
+    "R-REG-3": "分销须提前 30 分钟报备、24 小时内到访",
+    "R-REG-4": "全民经纪人须先认证、陪同到访",
+    "R-DUP-1": "客户已有有效保护，重复报备无效",
+    "R-PROT-1": "同一客户最多推荐两次",
+    "R-PROT-2": "保护期 60 天 / 30 天",
+    "R-PROT-3": "电商报备按首次推荐保护",
+    "R-RECLAIM-1": "满 3 个月未成交收回公共池",
+    "R-FLOOR-1": "先报备，再陪同到访",
+    "R-FLOOR-2": "前台先询客，渠道助理判客",
+    "R-FLOOR-3": "按轮排接待",
+    "R-FLOOR-4": "每户分别签到",
+    "R-FLOOR-5": "接待后须填带看确认单",
+    "R-FINE-1": "前台询客前私自接待客户",
+    "R-FINE-2": "前台未按标准话术询客",
+    "R-FINE-3": "置业顾问拒绝为客户签到",
+    "R-FINE-4": "置业顾问拒绝填写带看确认单",
+    "R-FINE-5": "派单人员冒充客户",
+  };
+
+  // a rule as people read it: its name, with its id to look it up
+  const ruleText = (rule) => (rule ? `${RULE_TITLES[rule] || "规则"}（${rule}）` : "—");
+
   const CODES = {
     VALIDATION_ERROR: "填写的内容有误，请检查标出的项目。",
     INVALID_PHONE: "不是有效的大陆手机号码。",
@@ -303,27 +329,106 @@
     $("status").textContent = text;
   }
 
+  // the one notice box (role=alert), kept by reference: an error moves it
+  // beside the form or card that failed, so it is read where the work is
+  let noticeBox = null;
+
+  function notice() {
+    if (!noticeBox) noticeBox = $("notice");
+    return noticeBox;
+  }
+
+  // back under the tabs, where a screen's own refresh cannot take it away
+  function homeNotice() {
+    const box = notice();
+    const tabs = $("tabs");
+    if (box.previousElementSibling !== tabs) tabs.after(box);
+  }
+
   function clearNotice() {
-    const box = $("notice");
+    const box = notice();
     box.hidden = true;
     fill(box);
+    homeNotice();
   }
 
   function notify(kind, title, ...lines) {
-    const box = $("notice");
+    notifyAt(null, kind, title, ...lines);
+  }
+
+  function notifyAt(anchor, kind, title, ...lines) {
+    const box = notice();
     box.className = `notice ${kind}`;
-    fill(box, 
+    fill(box,
       h("strong", {}, title),
-      ...lines.filter(Boolean).map((line) => h("p", {}, line)),
+      ...lines.filter(Boolean).map((line) => (line instanceof Node && line.tagName === "DETAILS" ? line : h("p", {}, line))),
       h("button", { type: "button", class: "quiet", onclick: clearNotice }, "知道了"),
     );
+    const near = anchor && anchor.isConnected ? anchor.closest(".columns") || anchor : null;
+    if (near) {
+      box.classList.add("near");
+      near.after(box);
+    } else {
+      homeNotice();
+    }
     box.hidden = false;
-    box.scrollIntoView({ block: "nearest" });
+    box.scrollIntoView({ block: near ? "center" : "nearest" });
+  }
+
+  // -- confirmation before what cannot be undone ------------------------------------
+
+  let dialog = null;
+
+  // resolves true only when the person presses the confirm button; Esc,
+  // 取消 and closing all answer false
+  function confirmAction(title, text, confirmText) {
+    if (!dialog) {
+      dialog = h("dialog", { class: "confirm", "aria-labelledby": "confirm-title" });
+      document.body.append(dialog);
+    }
+    return new Promise((resolve) => {
+      const answer = (yes) => {
+        if (dialog.open) dialog.close();
+        resolve(yes);
+      };
+      fill(dialog,
+        h("h2", { id: "confirm-title" }, title),
+        h("p", {}, text),
+        h("div", { class: "actions" },
+          h("button", { type: "button", class: "quiet", onclick: () => answer(false) }, "取消"),
+          h("button", { type: "button", class: "danger", onclick: () => answer(true) }, confirmText)));
+      dialog.oncancel = (event) => {
+        event.preventDefault();
+        answer(false);
+      };
+      dialog.showModal();
+      dialog.querySelector("button.quiet").focus();
+    });
+  }
+
+  // a local refusal, before anything is sent: said like the API's
+  class Missing extends Error {
+    constructor(field, message) {
+      super(message);
+      this.field = field;
+    }
   }
 
   const FIELD_WORDS = [
     [/phone/, "手机号"],
+    [/registration_id/, "报备"],
     [/name/, "姓名"],
+    [/kind/, "类型"],
+    [/role/, "岗位"],
+    [/status/, "状态"],
+    [/format/, "格式"],
+    [/limit|cursor/, "分页"],
+    [/households/, "签到的住户"],
+    [/visit_id/, "到访"],
+    [/occurred_at/, "发生时间"],
+    [/skip/, "跳过的顾问"],
+    [/enabled/, "启用状态"],
+    [/amount/, "金额"],
     [/party_size/, "人数"],
     [/visit_at|visit_date/, "到访时间"],
     [/reason/, "原因"],
@@ -331,7 +436,9 @@
     [/id_card/, "身份证"],
     [/consultant_id/, "置业顾问"],
     [/registrant_id|accompanied_by/, "报备方"],
-    [/payer_id/, "责任人"],
+    [/payer_id|payer/, "责任人"],
+    [/led_in_by/, "引领的顾问"],
+    [/consultants/, "排班顾问"],
     [/date|month/, "日期"],
   ];
 
@@ -347,31 +454,54 @@
     [/less than or equal to (\d+)/, (m) => `不能大于 ${m[1]}`],
     [/valid integer|valid number/, () => "应为数字"],
     [/date|time|YYYY/i, () => "日期或时间格式不对"],
+    [/should match pattern|pattern/i, () => "含有不允许的字符，请从列表中选择"],
+    [/is paid by a channel/, () => "这项违规由渠道负责人承担，请选择渠道"],
+    [/is paid by a front desk/, () => "这项违规由前台承担，请选择前台人员"],
+    [/is paid by a consultant/, () => "这项违规由置业顾问承担，请选择置业顾问"],
+    [/valid boolean|valid string|valid list|type/i, () => "格式不对"],
   ];
 
+  // a message in Chinese already (the API's own, or ours) is shown as it is;
+  // anything else in English becomes a plain Chinese one
   function fieldMessage(message) {
     const found = FIELD_MESSAGES.find(([pattern]) => pattern.test(message));
-    return found ? found[1](message.match(found[0])) : message;
+    if (found) return found[1](message.match(found[0]));
+    return /[A-Za-z]/.test(message) ? "填写有误，请检查" : message;
+  }
+
+  function technical(...lines) {
+    return h("details", { class: "technical" }, h("summary", {}, "技术信息"), lines.filter(Boolean).map((line) => h("p", {}, h("small", {}, line))));
   }
 
   function fieldWord(field) {
     const household = field.match(/^households\.(\d+)\.(name|phone)$/);
     if (household) return `第 ${Number(household[1]) + 1} 户的${household[2] === "name" ? "姓名" : "手机号"}`;
     const found = FIELD_WORDS.find(([pattern]) => pattern.test(field));
-    return found ? `${found[1]}（${field}）` : field;
+    return found ? found[1] : "填写的内容";
   }
 
   // a refusal: the rule id and what the rule says; a failure: what to do next
-  function showError(error, form) {
-    if (!(error instanceof ApiError)) {
-      notify("error", "操作未完成", String(error));
+  function showError(error, form, anchor = form) {
+    if (error instanceof Missing) {
+      notifyAt(anchor, "error", "请补全后再提交", error.message);
+      const input = form && form.querySelector(`[name="${CSS.escape(error.field)}"]`);
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+      }
       return;
     }
-    const lines = [CODES[error.code] || error.message];
-    if (error.rule) lines.push(h("span", {}, h("span", { class: "rule" }, error.rule), ` ${RULES[error.rule] || ""}`));
+    if (!(error instanceof ApiError)) {
+      // a fault of this page: the person reads what to do; the detail is folded
+      notifyAt(anchor, "error", "操作未完成", "页面出错，请刷新后重试。", technical(String(error)));
+      return;
+    }
+    const lines = [CODES[error.code] || "操作未完成，请稍后再试。"];
+    if (error.rule) lines.push(h("span", {}, h("span", { class: "rule" }, error.rule), ` ${RULES[error.rule] || RULE_TITLES[error.rule] || ""}`));
     for (const f of error.fields) lines.push(`${fieldWord(f.field)}：${fieldMessage(f.message)}`);
-    lines.push(h("small", {}, `代码 ${error.code}${error.status ? ` · HTTP ${error.status}` : ""}`));
-    notify("error", error.rule ? `已拒绝（${error.rule}）` : "操作未完成", ...lines);
+    // what an operator needs to trace it, out of the floor staff's way
+    lines.push(technical(`代码 ${error.code}${error.status ? ` · HTTP ${error.status}` : ""}`, error.message));
+    notifyAt(anchor, "error", error.rule ? `已拒绝（${error.rule}）` : "操作未完成", ...lines);
     if (form) {
       for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
       for (const f of error.fields) {
@@ -439,7 +569,7 @@
         try {
           await onclick(event);
         } catch (error) {
-          showError(error);
+          showError(error, null, b.isConnected ? b.closest("form, li.visit, .card") : null);
         } finally {
           b.disabled = false;
         }
@@ -474,6 +604,8 @@
   // a visit logged without a phone has no customer yet
   const phoneOf = (visit) => (visit.customer && visit.customer.phone_masked) || "未留手机号";
   const nameOf = (visit) => (visit.customer && visit.customer.name) || "";
+  // the customer as people say it: the name, the masked phone beside it
+  const customerText = (visit) => (nameOf(visit) ? `${nameOf(visit)}（${phoneOf(visit)}）` : phoneOf(visit));
 
   const who = (id) => (id ? names.get(id) || id : "—");
 
@@ -500,6 +632,57 @@
     ];
   }
 
+  // -- pickers: people, registrants and visits chosen by name, never typed as ids ------
+
+  // the staff by name for the managers' pickers (no tokens in it)
+  async function directory(role) {
+    const doc = await get("v1/staff/directory", role ? { role } : undefined);
+    known(doc.staff);
+    return doc.staff;
+  }
+
+  // [{id, text}] with each text unique, so the text typed picks one id
+  function choices(list) {
+    const seen = new Map();
+    return list.map((one) => {
+      let text = one.text;
+      if (seen.has(text)) text = `${text} · 尾号 ${one.id.slice(-4)}`;
+      seen.set(text, one.id);
+      return { id: one.id, text };
+    });
+  }
+
+  const staffChoices = (staff) => choices(staff.map((s) => ({ id: s.id, text: `${s.name}（${ROLE_NAMES[s.role] || "员工"}${s.enabled ? "" : "，已停用"}）` })));
+
+  // a text field with a list to search (type part of a name): the form reads
+  // the id of the text picked
+  function picker(label, name, list, { required = false, hint = null, placeholder = "输入姓名或名称搜索" } = {}) {
+    const id = `list${++fieldCount}`;
+    const options = h("datalist", { id }, list.map((c) => h("option", { value: c.text })));
+    const field = input(label, { name, list: id, required, autocomplete: "off", placeholder }, hint);
+    field.append(options);
+    field.choices = list;
+    return field;
+  }
+
+  function setChoices(field, list) {
+    field.choices = list;
+    fill(field.querySelector("datalist"), list.map((c) => h("option", { value: c.text })));
+  }
+
+  // the id of what was picked; nothing typed is undefined; text that picks
+  // nobody is refused in Chinese before anything is sent
+  function picked(data, field, what) {
+    const name = field.querySelector("input").name;
+    const text = trim(data, name);
+    if (text === undefined) return undefined;
+    // the text as listed; else the one entry that contains it; else an id an operator pasted
+    const partial = field.choices.filter((c) => c.text.includes(text));
+    const found = field.choices.find((c) => c.text === text) || (partial.length === 1 ? partial[0] : null) || field.choices.find((c) => c.id === text);
+    if (!found) throw new Missing(name, `请从列表中选择${what}（可输入姓名的一部分搜索）。`);
+    return found.id;
+  }
+
   // -- 前台 front desk ---------------------------------------------------------------
 
   async function frontDesk(main) {
@@ -511,7 +694,8 @@
     const arrival = form("登记到访（询客后）", [
       input("客户手机号", { name: "phone", type: "tel", inputmode: "tel", autocomplete: "off" }, "客户愿意留下时填写，任意格式均可"),
       input("来访人数", { name: "party_size", type: "number", min: 1, max: 50, value: 1, required: true }),
-      checkbox("已完成标准询客话术", { name: "greeted", checked: true }),
+      // unticked: ticking it says the script was done (R-FINE-2 rests on it)
+      checkbox("已完成标准询客话术", { name: "greeted" }),
       input("陪同的报备方", { tag: "select", name: "accompanied_by", options: [option("", "无人陪同"), ...recommenderOptions(people)] }, "渠道、分销或全民经纪人陪同到访时选择（R-FLOOR-1）"),
       input("询客前已由顾问引领", { tag: "select", name: "led_in_by", options: [option("", "无"), ...duty.queue.map((c) => option(c.id, c.name))] }),
     ], "登记到访", async (data, key) => {
@@ -546,6 +730,12 @@
     return h("ul", { class: "visits" }, latest.map((v) => visitCard(v, duty)));
   }
 
+  // before 判客 nobody knows whether a form is owed (R-FLOOR-5)
+  function formText(v) {
+    if (v.form_state === "not_required" && !v.decision && !v.departed_at) return "判客后确定";
+    return FORM_STATES[v.form_state] || v.form_state;
+  }
+
   function decisionText(v) {
     if (!v.decision) return "待判客";
     return `已判客：${v.decision.registrant_id ? who(v.decision.registrant_id) : "—"}（${KINDS[v.decision.kind] || v.decision.kind}）`;
@@ -563,12 +753,14 @@
       h("div", { class: "line small" },
         h("span", {}, decisionText(v)),
         h("span", {}, `接待顾问：${v.consultant_id ? who(v.consultant_id) : "未分配"}`),
-        h("span", {}, `确认单：${FORM_STATES[v.form_state] || v.form_state}`),
+        h("span", {}, `确认单：${formText(v)}`),
         h("span", {}, v.departed_at ? `${clock(v.departed_at)} 离开` : "在场")));
     const actions = h("div", { class: "actions" });
     if (!v.consultant_id) actions.append(button("分配顾问", () => assignPanel(card, v, duty)));
     if (!v.departed_at) {
       actions.append(button("登记离开", async () => {
+        const text = `将登记客户 ${nameOf(v) || phoneOf(v)}（${clock(v.arrived_at)} 到访）现在离开。登记后不能撤回。`;
+        if (!(await confirmAction("登记离开？", text, "确认离开"))) return;
         const done = await post(`v1/visits/${v.id}/departure`, {});
         notify("ok", "已登记离开", `${clock(done.departed_at)} 离开，客户 ${phoneOf(done)}`);
         await refresh();
@@ -603,7 +795,7 @@
           candidate ? button("跳过此顾问", () => {
             const text = reason.querySelector("input").value.trim();
             if (!text) {
-              notify("error", "请填写跳过原因", "被跳过的顾问保留下一次轮到的机会（R-FLOOR-3）。");
+              notifyAt(card, "error", "请填写跳过原因", "被跳过的顾问保留下一次轮到的机会（R-FLOOR-3）。");
               return;
             }
             skipped.push({ consultant_id: candidate.id, reason: text });
@@ -636,16 +828,18 @@
           c.ordinal ? `第 ${c.ordinal} 次` : "—", when(c.since), when(c.until),
         ]), "没有有效报备：可以作为自然到访客户接待"),
         h("details", {}, h("summary", {}, "查看全部记录"),
-          table(["时间", "事项", "依据", "操作方"], customer.history.map((e) => [when(e.at), ACTIONS[e.action] || e.action, e.rule || "—", who(e.actor)])))),
+          table(["时间", "事项", "依据", "操作方"], customer.history.map((e) => [when(e.at), ACTIONS[e.action] || "其他记录", ruleText(e.rule), who(e.actor)])))),
     ];
   }
 
   function judgeVisit(v, customer, phone) {
     const card = section(`${when(v.arrived_at)} 的到访`,
-      h("p", {}, `${v.party_size} 人 · ${decisionText(v)} · 接待顾问：${who(v.consultant_id)} · 确认单：${FORM_STATES[v.form_state] || v.form_state}`));
+      h("p", {}, `${v.party_size} 人 · ${decisionText(v)} · 接待顾问：${who(v.consultant_id)} · 确认单：${formText(v)}`));
     const claims = customer.live_claims;
     if (!v.decision) {
       card.append(h("div", { class: "actions" }, claims.map((c) => button(`判给 ${c.holder_name || c.holder_id}`, async () => {
+        const text = `客户 ${customer.phone_masked} 的这次到访将归属 ${c.holder_name || "该报备方"}（${KINDS[c.kind] || "报备方"}），其报备开始或继续保护。之后只能由渠道助理写明原因改判。`;
+        if (!(await confirmAction(`判给 ${c.holder_name || "该报备方"}？`, text, "确认判给"))) return;
         await post(`v1/visits/${v.id}/decisions`, { registration_id: c.registration_id });
         notify("ok", "判客完成", `客户归属：${c.holder_name || c.holder_id}（${KINDS[c.kind] || c.kind}）`);
         await lookUp(phone);
@@ -717,7 +911,7 @@
       fill(body, ...["overdue", "pending", "filed", "exempt"].map((state) => section(
         `${FORM_STATES[state]}（${doc[state].length}）`,
         table(["到访", "客户", "接待顾问", "判给", "截止"], doc[state].map((v) => [
-          when(v.arrived_at), phoneOf(v), who(v.consultant_id),
+          when(v.arrived_at), customerText(v), who(v.consultant_id),
           v.decision ? who(v.decision.registrant_id) : "—", when(v.form_due_at),
         ])))));
     };
@@ -733,7 +927,7 @@
       fill(body, section(`渠道日报 ${doc.date}（生成于 ${when(doc.generated_at)}）`,
         table(["报备方", "类型", "成功", "被拒", "被拒原因", "到访", "确认单已填", "豁免", "待填", "逾期"], doc.rows.map((r) => [
           r.name || r.registrant_id, KINDS[r.kind] || r.kind, r.accepted, r.refused,
-          r.refusals.map((x) => `${x.rule || x.code} × ${x.count}`).join("，") || "—",
+          r.refusals.map((x) => (x.rule ? `${ruleText(x.rule)}${x.count} 次` : `${CODES[x.code] || "其他原因"} ${x.count} 次`)).join("；") || "—",
           r.visits, r.forms_filed, r.forms_exempt, r.forms_pending, r.forms_overdue,
         ])),
         h("p", {}, `合计：成功 ${doc.totals.accepted}，被拒 ${doc.totals.refused}，到访 ${doc.totals.visits}`)));
@@ -757,7 +951,7 @@
       rows.push(...doc.data);
       fill(body, 
         table(["客户", "状态", "来源", "归我跟进自", "最近到访", "报备保护至", "将收回公共池"], rows.map((c) => [
-          c.phone_masked, STANDING[c.state] || c.state, TENURES[c.how] || c.how, when(c.since), when(c.last_visit_at),
+          h("span", {}, h("strong", {}, c.name || "未留姓名"), ` ${c.phone_masked || ""}`), STANDING[c.state] || c.state, TENURES[c.how] || c.how, when(c.since), when(c.last_visit_at),
           c.protection ? `${when(c.protection.ends_at)}（第 ${c.protection.ordinal} 次推荐）` : "—", when(c.reclaim_at),
         ]), "暂时没有归您跟进的客户"),
         doc.next_cursor ? h("div", { class: "actions" }, button("加载更多", () => more(doc.next_cursor), { class: "quiet" })) : null);
@@ -770,14 +964,18 @@
     const doc = await openForms();
     const open = doc.open;
     main.append(section(`待填带看确认单（昨天和今天）`, open.length ? h("div", {}, open.map((v) => form(
-      `${when(v.arrived_at)} 到访 · ${phoneOf(v)} · ${FORM_STATES[v.form_state]}`,
-      [input("带看情况", { tag: "textarea", name: "note", maxlength: 500, rows: 2, placeholder: "如：看了 3 号楼样板间" })],
+      `${when(v.arrived_at)} 到访 · ${customerText(v)} · ${FORM_STATES[v.form_state]}`,
+      [input("带看情况", { tag: "textarea", name: "note", required: true, maxlength: 500, rows: 2, placeholder: "如：看了 3 号楼样板间" }, "必填：写明客户看了什么（R-FLOOR-5）")],
       "提交确认单", async (data) => {
-        await post(`v1/visits/${v.id}/form`, { note: trim(data, "note") });
-        notify("ok", "确认单已提交", `${phoneOf(v)} ${when(v.arrived_at)} 的到访`);
+        const note = trim(data, "note");
+        if (!note) throw new Missing("note", "请填写带看情况：确认单要写明客户看了什么（R-FLOOR-5）。");
+        const text = `将为 ${customerText(v)}（${when(v.arrived_at)} 到访）提交带看确认单。提交后不能修改。`;
+        if (!(await confirmAction("提交确认单？", text, "确认提交"))) return;
+        await post(`v1/visits/${v.id}/form`, { note });
+        notify("ok", "确认单已提交", `${customerText(v)} ${when(v.arrived_at)} 的到访`);
         await refresh();
       }, { className: "inner" }))) : h("p", { class: "empty" }, "没有待填写的确认单")),
-    section(`已提交（${doc.filed.length}）`, table(["到访", "客户", "提交时间"], doc.filed.map((v) => [when(v.arrived_at), phoneOf(v), when(v.form && v.form.filed_at)]))));
+    section(`已提交（${doc.filed.length}）`, table(["到访", "客户", "提交时间"], doc.filed.map((v) => [when(v.arrived_at), customerText(v), when(v.form && v.form.filed_at)]))));
   }
 
   async function registerScreen(main) {
@@ -860,17 +1058,19 @@
   }
 
   async function lateScreen(main) {
-    const people = await recommenders();
+    const [people, consultants] = await Promise.all([recommenders(), directory("consultant")]);
+    const consultant = picker("或置业顾问", "consultant", staffChoices(consultants.filter((c) => c.enabled)), { hint: "为置业顾问的自然到访补录时选择，优先于上面的报备方" });
     main.append(form("补录审批（R-REG-1、R-REG-2）", [
       input("客户手机号", { name: "phone", type: "tel", required: true }),
       input("报备方", { tag: "select", name: "registrant_id", options: recommenderOptions(people) }),
-      input("或置业顾问编号", { name: "consultant_id", placeholder: "stf_…", autocomplete: "off" }, "为置业顾问补录时填写，优先于上面的选择"),
+      consultant,
       input("到访日期", { name: "visit_date", type: "date", required: true }),
       input("补录原因", { name: "reason", required: true, maxlength: 200 }),
     ], "批准补录", async (data) => {
+      const consultantId = picked(data, consultant, "置业顾问");
       const done = await post("v1/late-approvals", {
         phone: trim(data, "phone") || "",
-        registrant_id: trim(data, "consultant_id") || trim(data, "registrant_id") || "",
+        registrant_id: consultantId || trim(data, "registrant_id") || "",
         visit_date: String(data.get("visit_date")),
         reason: trim(data, "reason") || "",
       });
@@ -879,7 +1079,11 @@
   }
 
   async function finesScreen(main) {
-    const [proposed, appealed] = await Promise.all([get("v1/fines", { status: "proposed" }), get("v1/fines", { status: "appealed" }), recommenders()]);
+    const day = today();
+    const [proposed, appealed, people, staff, visitsToday, visitsBefore] = await Promise.all([
+      get("v1/fines", { status: "proposed" }), get("v1/fines", { status: "appealed" }), recommenders(), directory(),
+      get("v1/visits", { date: day }), get("v1/visits", { date: dayBefore(day) }),
+    ]);
     const line = (f) => [f.rule, RULES[f.rule] ? RULES[f.rule].split("：")[0] : "", who(f.payer_id), `${f.amount} 元`, when(f.occurred_at), f.customer_masked || "—", f.note || "—"];
     main.append(
       section(`待确认的违规（${proposed.data.length}）`, table(["规则", "违规", "责任人", "金额", "发生时间", "客户", "说明", "处理"], proposed.data.map((f) => [
@@ -894,28 +1098,65 @@
           button("维持罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "upheld" }); notify("ok", "已维持罚款", f.rule); await refresh(); }),
           button("撤销罚款", async () => { await post(`v1/fines/${f.id}/appeal-decision`, { outcome: "cancelled" }); notify("ok", "已撤销罚款", f.rule); await refresh(); }, { class: "quiet" })),
       ]), "没有待处理的申诉")),
-      recordFine());
+      recordFine(staff, people, [...visitsToday.data, ...visitsBefore.data]));
   }
 
-  function recordFine() {
-    return form("登记违规", [
-      input("违规类型", { tag: "select", name: "kind", options: ["R-FINE-1", "R-FINE-2", "R-FINE-3", "R-FINE-4", "R-FINE-5"].map((r) => option(r, `${r} ${RULES[r].split("：")[0]}`)) }),
-      input("责任人编号", { name: "payer_id", required: true, placeholder: "stf_…（R-FINE-5 填渠道 reg_…）" }),
-      input("到访编号", { name: "visit_id", placeholder: "vi_…（可不填）" }),
-      input("说明", { name: "note", maxlength: 500 }),
-    ], "登记", async (data) => {
-      const fine = await post("v1/fines", { kind: data.get("kind"), payer_id: trim(data, "payer_id") || "", visit_id: trim(data, "visit_id"), note: trim(data, "note") });
-      notify("ok", "违规已登记", `${fine.rule} · ${fine.amount} 元 · ${FINE_STATES[fine.status] || fine.status}`);
+  // who pays each violation (R-FINE): a consultant, the front desk, or the channel
+  const PAYERS = { "R-FINE-1": "consultant", "R-FINE-2": "front_desk", "R-FINE-3": "consultant", "R-FINE-4": "consultant", "R-FINE-5": "channel" };
+
+  // today's and yesterday's visits, latest first, by customer, time and who received them
+  const visitChoices = (visits) => choices(visits.slice().sort((a, b) => b.arrived_at.localeCompare(a.arrived_at)).map((v) => ({
+    id: v.id,
+    text: `${when(v.arrived_at)} ${nameOf(v) || phoneOf(v)}${nameOf(v) ? `（${phoneOf(v)}）` : ""} · 接待 ${v.consultant_id ? who(v.consultant_id) : "未分配"}`,
+  })));
+
+  function recordFine(staff, people, visits) {
+    const payersOf = (kind) => (PAYERS[kind] === "channel"
+      ? choices(people.registrants.filter((r) => r.kind === "channel").map((r) => ({ id: r.id, text: `${r.name}（渠道）` })))
+      : staffChoices(staff.filter((s) => s.role === PAYERS[kind])));
+    const kind = input("违规类型", { tag: "select", name: "kind", options: Object.keys(PAYERS).map((r) => option(r, `${RULE_TITLES[r]}（${r}）`)) });
+    const payer = picker("责任人", "payer", payersOf("R-FINE-1"), { required: true, hint: "输入姓名搜索；R-FINE-5 选择渠道" });
+    const visit = picker("到访（可不填）", "visit", visitChoices(visits), { placeholder: "输入客户姓名、手机尾号或时间搜索", hint: "只列出今天和昨天的到访" });
+    kind.querySelector("select").addEventListener("change", (event) => {
+      setChoices(payer, payersOf(event.target.value));
+      const typed = payer.querySelector("input");
+      if (!payer.choices.some((c) => c.text === typed.value)) typed.value = "";
+    });
+    // the consultant who received the visit is the likely one to pay (R-FINE-1, -3, -4)
+    visit.querySelector("input").addEventListener("change", (event) => {
+      const chosen = visit.choices.find((c) => c.text === event.target.value);
+      const v = chosen && visits.find((one) => one.id === chosen.id);
+      const typed = payer.querySelector("input");
+      const mine = v && v.consultant_id && payer.choices.find((c) => c.id === v.consultant_id);
+      if (mine && !typed.value) typed.value = mine.text;
+    });
+    return form("登记违规", [kind, payer, visit, input("说明", { name: "note", maxlength: 500 })], "登记", async (data) => {
+      const body = { kind: data.get("kind"), payer_id: picked(data, payer, "责任人"), visit_id: picked(data, visit, "到访"), note: trim(data, "note") };
+      const fine = await post("v1/fines", body);
+      notify("ok", "违规已登记", `${who(fine.payer_id)} · ${ruleText(fine.rule)} · ${fine.amount} 元 · ${FINE_STATES[fine.status] || "已登记"}`);
     });
   }
 
   async function statementScreen(main, me) {
     const month = h("input", { type: "month", id: "statement-month", value: thisMonth() });
-    const payer = h("input", { type: "text", id: "statement-payer", placeholder: "留空为本人；stf_… 或 reg_…" });
+    const manager = ["sales_manager", "site_manager", "party_a_admin"].includes(me.role);
+    let payers = [];
+    if (manager) {
+      const [staff, people] = await Promise.all([directory(), recommenders()]);
+      payers = [...staffChoices(staff), ...choices(people.registrants.map((r) => ({ id: r.id, text: `${r.name}（${KINDS[r.kind] || "报备方"}）` })))];
+    }
+    const payer = h("input", { type: "text", id: "statement-payer", list: "statement-payers", autocomplete: "off", placeholder: "留空为本人；输入姓名搜索" });
+    const payerList = h("datalist", { id: "statement-payers" }, payers.map((c) => h("option", { value: c.text })));
     const body = h("div");
     const params = () => {
       const p = { month: month.value };
-      if (payer.value.trim()) p.payer = payer.value.trim();
+      const text = payer.value.trim();
+      if (text) {
+        const partial = payers.filter((c) => c.text.includes(text));
+        const found = payers.find((c) => c.text === text) || (partial.length === 1 ? partial[0] : null) || payers.find((c) => c.id === text);
+        if (!found) throw new Missing("", "请从列表中选择责任人（可输入姓名的一部分搜索）。");
+        p.payer = found.id;
+      }
       return p;
     };
     const load = async () => {
@@ -923,7 +1164,7 @@
       fill(body, section(`${who(doc.payer_id)} ${doc.month} 罚款明细`,
         h("p", {}, `应缴合计 ${doc.total_due} 元 · 申诉中 ${doc.under_appeal} 元 · 待确认 ${doc.proposed} 元`),
         table(["规则", "发生时间", "金额", "状态", "说明", "申诉"], doc.fines.map((f) => [
-          f.rule, when(f.occurred_at), `${f.amount} 元`, FINE_STATES[f.status] || f.status, f.note || "—",
+          ruleText(f.rule), when(f.occurred_at), `${f.amount} 元`, FINE_STATES[f.status] || f.status, f.note || "—",
           f.appeal ? `${f.appeal.reason}${f.appeal.decided_at ? `（${when(f.appeal.decided_at)} 已处理）` : ""}`
             : doc.payer_id === me.id && f.status === "due" ? appealForm(f) : "—",
         ]))));
@@ -934,10 +1175,9 @@
       notify("ok", "申诉已提交", `${f.rule} · ${f.amount} 元，等待经理处理`);
       await load();
     }, { className: "inner" });
-    const manager = ["sales_manager", "site_manager", "party_a_admin"].includes(me.role);
     main.append(h("div", { class: "card toolbar" },
       h("label", { for: "statement-month" }, "月份"), month,
-      manager ? [h("label", { for: "statement-payer" }, "责任人"), payer] : null,
+      manager ? [h("label", { for: "statement-payer" }, "责任人"), payer, payerList] : null,
       button("查看", load),
       button("下载 CSV（Excel）", () => download("v1/fines/statement", { ...params(), format: "csv" }, `罚款明细-${month.value}.csv`))), body);
     await load();
@@ -948,7 +1188,7 @@
   async function exemptionScreen(main) {
     const { open } = await openForms();
     main.append(section("待处理的确认单（昨天和今天，待填写或逾期）", open.length ? h("div", {}, open.map((v) => form(
-      `${when(v.arrived_at)} 到访 · ${phoneOf(v)} · 接待：${who(v.consultant_id)} · ${FORM_STATES[v.form_state]}`,
+      `${when(v.arrived_at)} 到访 · ${customerText(v)} · 接待：${who(v.consultant_id)} · ${FORM_STATES[v.form_state]}`,
       [
         input("豁免类型", { tag: "select", name: "kind", options: Object.entries(EXEMPTIONS).map(([k, t]) => option(k, t)) }),
         input("说明", { name: "note", maxlength: 500 }),
@@ -961,6 +1201,9 @@
   }
 
   // -- 甲方管理员 Party A admin ------------------------------------------------------------
+
+  // an id an operator may need: cut with an ellipsis on a narrow screen, whole on hover
+  const idCell = (id) => h("span", { class: "id", title: id }, id);
 
   function shownOnce(title, label, secret) {
     notify("ok", title, h("span", {}, `${label}（只显示这一次，请立即交给对方妥善保存）：`), h("code", { class: "secret" }, secret));
@@ -978,14 +1221,17 @@
         shownOnce(`已新建报备方 ${made.name}（${made.id}）`, "签名密钥", made.secret);
       }),
       section("报备方", table(["编号", "名称", "类型", "状态", "操作"], doc.registrants.map((r) => [
-        r.id, r.name, KINDS[r.kind] || r.kind, r.enabled ? "启用" : "已停用",
+        idCell(r.id), r.name, KINDS[r.kind] || r.kind, r.enabled ? "启用" : "已停用",
         h("div", { class: "actions" },
           button(r.enabled ? "停用" : "启用", async () => {
+            if (r.enabled && !(await confirmAction(`停用 ${r.name}？`, `停用后，${r.name} 的签名请求立即被拒绝，不能再报备客户；之后可以重新启用。`, "确认停用"))) return;
             await post(`v1/registrants/${r.id}/enabled`, { enabled: !r.enabled });
             notify("ok", `${r.name} 已${r.enabled ? "停用" : "启用"}`, r.enabled ? "它的签名请求从现在起被拒绝（401）。" : null);
             await refresh();
           }, { class: "quiet" }),
           button("更换密钥", async () => {
+            const text = `将为 ${r.name} 生成新的签名密钥。旧密钥只再可用 24 小时，之后 ${r.name} 必须改用新密钥，否则报备会被拒绝。`;
+            if (!(await confirmAction(`更换 ${r.name} 的密钥？`, text, "确认更换"))) return;
             const made = await post(`v1/registrants/${r.id}/secret`, { at_once: false });
             shownOnce(`${r.name} 的新密钥`, `旧密钥在 ${when(made.previous_secret_valid_until)} 前仍可用；新密钥`, made.secret);
           }, { class: "quiet" })),
@@ -1005,10 +1251,16 @@
         await refresh();
       }),
       section("全民经纪人", table(["编号", "姓名", "手机号", "身份证后四位", "状态", "认证时间", "有效至", "操作"], doc.brokers.map((b) => [
-        b.id, b.name, b.phone_masked, b.id_card_last4 || "—",
+        idCell(b.id), b.name, b.phone_masked, b.id_card_last4 || "—",
         b.revoked_at ? `已撤销（${when(b.revoked_at)}）` : b.expires_at && new Date(b.expires_at) <= serverNow() ? "已过期" : "已认证",
         when(b.certified_at), b.expires_at ? when(b.expires_at) : "长期",
-        !b.revoked_at ? button("撤销认证", async () => { await post(`v1/brokers/${b.id}/revocation`, {}); await refresh(); }, { class: "quiet" }) : "—",
+        !b.revoked_at ? button("撤销认证", async () => {
+          const text = `撤销后，${b.name} 不能再推荐客户（R-REG-4）；撤销不能恢复，须重新认证。`;
+          if (!(await confirmAction(`撤销 ${b.name} 的认证？`, text, "确认撤销"))) return;
+          await post(`v1/brokers/${b.id}/revocation`, {});
+          notify("ok", `已撤销 ${b.name} 的认证`);
+          await refresh();
+        }, { class: "quiet" }) : "—",
       ]))));
   }
 
@@ -1024,9 +1276,10 @@
         shownOnce(`已新增 ${made.name}（${ROLE_NAMES[made.role]}）`, "登录令牌", made.token);
       }),
       section("员工", table(["编号", "姓名", "岗位", "状态", "操作"], doc.staff.map((s) => [
-        s.id, s.name, ROLE_NAMES[s.role] || s.role, s.enabled ? "在岗" : "已停用",
+        idCell(s.id), s.name, ROLE_NAMES[s.role] || s.role, s.enabled ? "在岗" : "已停用",
         h("div", { class: "actions" },
           s.id === me.id ? null : button(s.enabled ? "停用" : "启用", async () => {
+            if (s.enabled && !(await confirmAction(`停用 ${s.name}？`, `停用后，${s.name} 的令牌立即不能登录；之后可以重新启用。`, "确认停用"))) return;
             await post(`v1/staff/${s.id}/enabled`, { enabled: !s.enabled });
             notify("ok", `${s.name} 已${s.enabled ? "停用" : "启用"}`, s.enabled ? "其令牌从现在起不能登录。" : null);
             await refresh();
