@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.store.models import IdempotencyItem
+from chalicelib.store.models import EventItem, IdempotencyItem
 from chalicelib.store.tables import TABLES
 
 APP = "sales-office"
@@ -25,9 +25,21 @@ FUNCTIONS = {  # Chalice's logical ids
     "monthly_reclaim": "MonthlyReclaim",
     "duplicate_watch": "DuplicateWatch",
     "idempotency_stream": "IdempotencyStream",
+    "event_deliveries": "EventDeliveries",
+    "delivery_retries": "DeliveryRetries",
 }
-JOBS = ("ExpirySweep", "MonthlyReclaim", "DuplicateWatch")  # async: retried, then the DLQ
+JOBS = (
+    "ExpirySweep",
+    "MonthlyReclaim",
+    "DuplicateWatch",
+    "DeliveryRetries",
+)  # async: retried, then the DLQ
 STREAMED = IdempotencyItem  # the table whose TTL deletions the stream handler sees
+# the events table's stream: each new event pushed to its registrant's endpoint
+# (decision 0010); only the new image is needed
+PUSHED = EventItem
+# the functions that sign with registrant secrets, so open them (KMS Decrypt)
+SIGNERS = ("api_handler", "event_deliveries", "delivery_retries")
 SECRETS_KEY = "RegistrantSecretsKey"  # its logical id; .chalice/policy-api.json grants its use
 ACCOUNT_ROOT = "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
 API_5XX_PER_5_MINUTES = 5
@@ -49,6 +61,7 @@ def merge_template(stage: str) -> dict[str, Any]:
     resources.update(_dead_letters())
     resources.update(_alarms(stage))
     resources.update(_secrets_key(stage))
+    resources.update(_delivery_alarms())
     stream = {
         "Properties": {
             "Events": {
@@ -71,6 +84,7 @@ def merge_template(stage: str) -> dict[str, Any]:
         }
     }
     resources["IdempotencyStream"] = stream
+    resources["EventDeliveries"] = _pushed_stream()
     for function in FUNCTIONS.values():
         environment = {
             "PHONE_HMAC_KEY_PARAMETER": {"Ref": "PhoneHmacKeyParameter"},
@@ -78,7 +92,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             # recreated after a failed first deploy) never collide
             "TABLE_PREFIX": {"Ref": "AWS::StackName"},
         }
-        if function == FUNCTIONS["api_handler"]:  # the only reader and writer of registrants
+        if function in {FUNCTIONS[name] for name in SIGNERS}:  # they open registrant secrets
             environment["REGISTRANT_SECRETS_KEY_ID"] = {"Fn::GetAtt": [SECRETS_KEY, "Arn"]}
         entry = resources.setdefault(function, {"Properties": {}})
         entry["Properties"]["Environment"] = {"Variables": environment}
@@ -129,6 +143,18 @@ def _table(model: Any, table: str, stage: str) -> dict[str, Any]:
         properties["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}
     if model is STREAMED:
         properties["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    if model is PUSHED:
+        properties["StreamSpecification"] = {"StreamViewType": "NEW_IMAGE"}
+    local_indexes = [
+        {
+            "IndexName": index["index_name"],
+            "KeySchema": _hash_first(index["key_schema"]),
+            "Projection": index["projection"],
+        }
+        for index in schema.get("local_secondary_indexes", [])
+    ]
+    if local_indexes:
+        properties["LocalSecondaryIndexes"] = local_indexes
     retain = "Retain" if stage == "prod" else "Delete"
     return {
         "Type": "AWS::DynamoDB::Table",
@@ -325,3 +351,66 @@ def _alarms(stage: str) -> dict[str, Any]:
                 Threshold=1,
             )
     return resources
+
+
+# -- events pushed to registrants (decision 0010) --------------------------------
+
+
+def _pushed_stream() -> dict[str, Any]:
+    """The delivering function fed from the events table's stream: a batch
+    that keeps failing is split, retried 3 times, then sent to the DLQ
+    (the minute's job queues its events anyway, from the endpoint's
+    watermark)."""
+    return {
+        "Properties": {
+            "Events": {
+                "EventDeliveriesDynamodbEventSource": {
+                    "Properties": {
+                        "Stream": {"Fn::GetAtt": [logical_id(TABLES[PUSHED]), "StreamArn"]},
+                        "StartingPosition": "LATEST",
+                        "MaximumRetryAttempts": 3,
+                        "BisectBatchOnFunctionError": True,
+                        "DestinationConfig": {
+                            "OnFailure": {
+                                "Destination": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
+                            }
+                        },
+                    }
+                }
+            }
+        }
+    }
+
+
+def _delivery_alarms() -> dict[str, Any]:
+    functions = [{"Ref": FUNCTIONS[name]} for name in ("event_deliveries", "delivery_retries")]
+    return {
+        f"{logical}ErrorsAlarm": _alarm(
+            f"{name.replace('_', '-')}-errors",
+            f"The {name} function failed (a store, KMS or code failure, not an endpoint's "
+            "answer); a batch that keeps failing goes to the DLQ (docs/deploy.md).",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": function}],
+            Statistic="Sum",
+            Period=300,
+            Threshold=1,
+        )
+        for (name, logical), function in zip(
+            (("event_deliveries", "EventDeliveries"), ("delivery_retries", "DeliveryRetries")),
+            functions,
+            strict=True,
+        )
+    } | {
+        "DeliveriesDeadLetteredAlarm": _alarm(
+            "deliveries-dead-lettered",
+            "An event could not be delivered to a registrant's endpoint for 24 hours, or the "
+            "endpoint answered 410 Gone: see the delivery log (事件推送) and replay it.",
+            Namespace=NAMESPACE,
+            MetricName="EventDeliveryDeadLettered",
+            Dimensions=[{"Name": "service", "Value": APP}],
+            Statistic="Sum",
+            Period=3600,
+            Threshold=1,
+        )
+    }

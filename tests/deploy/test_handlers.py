@@ -17,7 +17,14 @@ def test_each_event_handler_string_names_the_registered_handler():
         handler = getattr(importlib.import_module(module), attribute)
         assert handler is app.handler_map[source.name], source.handler_string
         names.add(source.name)
-    assert names == {"expiry_sweep", "duplicate_watch", "monthly_reclaim", "idempotency_stream"}
+    assert names == {
+        "expiry_sweep",
+        "duplicate_watch",
+        "monthly_reclaim",
+        "idempotency_stream",
+        "event_deliveries",
+        "delivery_retries",
+    }
 
 
 def test_every_route_is_served_by_the_api_function():
@@ -31,4 +38,5 @@ def test_every_route_is_served_by_the_api_function():
         "chalicelib.api.fines",
         "chalicelib.api.party_a",
         "chalicelib.api.console",
+        "chalicelib.api.deliveries",
     }

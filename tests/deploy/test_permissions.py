@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from chalicelib.rules.staff import Role
 from chalicelib.settings import settings
 from tests.api.floor_support import Floor, person
 from tests.api.test_openapi import CASES, Ctx
+from tests.api.test_openapi_deliveries import DELIVERY_CASES
 from tests.api.test_openapi_fines import FINE_CASES
 from tests.api.test_openapi_floor import FLOOR_CASES
 from tests.api.test_openapi_party_a import PARTY_A_CASES
@@ -41,7 +43,10 @@ _REREAD = ("dynamodb:GetItem", "customers", None)
 _RESTAMP = ("dynamodb:GetItem", "events", None)
 # after a run died between a reclaim and its audit entry (services/reclaim/jobs.py)
 _POOL_REPAIR = ("dynamodb:Query", "customers", "by_pool")
+# an endpoint that answers 410 is disabled by the function that sent to it
+_GONE = ("dynamodb:PutItem", "endpoints", None)
 UNSEEN_BUT_NEEDED: dict[str, set[Use]] = {
+    "event_deliveries": {_GONE},
     "api_handler": {_RESTAMP},
     "expiry_sweep": {_REREAD, _RESTAMP},
     "monthly_reclaim": {_REREAD, _POOL_REPAIR},
@@ -112,7 +117,7 @@ def usage(tables, monkeypatch) -> Usage:
 
 
 def run_every_conformance_case(api: Any, usage: Usage) -> None:
-    for case in (*CASES, *FLOOR_CASES, *FINE_CASES, *PARTY_A_CASES):
+    for case in (*CASES, *FLOOR_CASES, *FINE_CASES, *PARTY_A_CASES, *DELIVERY_CASES):
         empty_tables()
         with (
             pytest.MonkeyPatch.context() as patch,
@@ -157,6 +162,55 @@ def run_every_job(api: Any, usage: Usage, clock: Any) -> None:
     by_hand = {"type": "AssumedRole", "principalId": "AROA:operator"}
     stream = {"Records": [record("REMOVE", TTL), record("REMOVE", by_hand)]}
     invoke(api, usage, "idempotency_stream", stream)
+    run_the_deliveries(api, usage, clock, scheduled)
+
+
+def run_the_deliveries(api: Any, usage: Usage, clock: Any, scheduled: dict[str, Any]) -> None:
+    """An event pushed by the stream's function, another queued by the
+    minute's job (decision 0010), to a receiver on 127.0.0.1."""
+    from chalicelib.store.mapping import event_item
+    from chalicelib.store.models import EventItem
+    from tests.jobs.test_deliveries import ADMIN, Receiver
+    from tests.jobs.test_deliveries import service as deliveries
+
+    with Receiver() as receiver:
+        who = api.registrant(Source.CHANNEL)
+        now = datetime.now(UTC).replace(microsecond=0)
+        raw = json.dumps({"url": receiver.url}).encode()
+        deliveries(api.store).set_endpoint(ADMIN, who.registrant_id, raw, now)
+        visited = (now - timedelta(minutes=10)).isoformat()
+        assert api.register(who, body(phone="13612345678", visit_at=visited)).status_code == 201
+        (item,) = EventItem.query(who.registrant_id)
+        records = {"Records": [stream_record(event_item(event_from(item)).serialize())]}
+        assert invoke(api, usage, "event_deliveries", records)["delivered"] == 1
+        assert api.register(who, body(phone="13612345679", visit_at=visited)).status_code == 201
+        clock.shift(timedelta(minutes=2))
+        assert invoke(api, usage, "delivery_retries", scheduled)["delivered"] == 1
+        assert len(receiver.accepted) == 2
+
+
+def event_from(item: Any) -> Any:
+    from chalicelib.store.mapping import event_from_item
+
+    return event_from_item(item)
+
+
+def stream_record(image: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "eventID": "1",
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "cn-north-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1764208800,
+            "Keys": {},
+            "NewImage": image,
+            "SequenceNumber": "1",
+            "SizeBytes": 100,
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": "arn:aws-cn:dynamodb:cn-north-1:000000000000:table/x/stream/unset",
+    }
 
 
 def test_each_function_is_granted_exactly_the_table_actions_it_uses(api, usage, clock):

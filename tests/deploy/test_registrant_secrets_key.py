@@ -14,7 +14,7 @@ from chalicelib.rules.claims import Source
 from chalicelib.rules.records import Registrant
 from chalicelib.rules.staff import Role
 from chalicelib.store import sealing
-from infra.template import FUNCTIONS, SECRETS_KEY, merge_template
+from infra.template import FUNCTIONS, SECRETS_KEY, SIGNERS, merge_template
 from tests.api.floor_support import person
 from tests.conftest import payload
 from tests.store.test_sealed_secrets import Kms, kms  # noqa: F401 (the fixture)
@@ -60,11 +60,12 @@ def test_the_template_creates_a_rotated_key_kept_in_prod_and_its_alias():
     assert dev["DeletionPolicy"] == "Delete"
 
 
-def test_only_the_api_function_is_told_the_key():
+def test_only_the_functions_that_sign_are_told_the_key():
+    """The API, and the two that push signed events (decision 0010)."""
     resources = merge_template("prod")["Resources"]
     for chalice_name, logical in FUNCTIONS.items():
         variables = resources[logical]["Properties"]["Environment"]["Variables"]
-        if chalice_name == "api_handler":
+        if chalice_name in SIGNERS:
             assert variables["REGISTRANT_SECRETS_KEY_ID"] == KEY_ARN
         else:
             assert "REGISTRANT_SECRETS_KEY_ID" not in variables, chalice_name
@@ -77,7 +78,14 @@ def test_only_the_api_function_may_use_the_key_and_only_for_registrant_secrets()
         "StringEquals": {"kms:EncryptionContext:purpose": sealing.PURPOSE}
     }
     for function in CONFIG["lambda_functions"]:
-        if function != "api_handler":
+        if function in SIGNERS and function != "api_handler":  # they only open secrets
+            (pushing,) = kms_statements(function)
+            assert pushing["Action"] == ["kms:Decrypt"], function
+            assert (pushing["Resource"], pushing["Condition"]) == (
+                statement["Resource"],
+                statement["Condition"],
+            )
+        elif function != "api_handler":
             assert kms_statements(function) == [], function
 
 
