@@ -159,6 +159,20 @@ def next_run(expression: Rate | Cron, scheduled: datetime, now: datetime) -> dat
     return at
 
 
+# a job this frequent (the deliveries, every minute) is not reported when a run
+# did nothing: make run's output would be that line, once a minute
+QUIET_UNDER = timedelta(minutes=5)
+
+
+def quiet(job: Job, result: dict[str, Any] | None) -> bool:
+    """A frequent job's run that did nothing (every count 0) goes unsaid."""
+    frequent = isinstance(job.expression, Rate) and (
+        job.expression.value * RATE_UNITS[job.expression.unit] < QUIET_UNDER.total_seconds()
+    )
+    idle = isinstance(result, dict) and not any(result.values())
+    return frequent and idle
+
+
 # -- how -------------------------------------------------------------------------
 
 
@@ -236,6 +250,8 @@ class Scheduler:
                 f"{failure!r}; tried again at its next run\n{traceback.format_exc().rstrip()}"
             )
             return None
+        if quiet(job, result) and why != "at start-up":
+            return result if isinstance(result, dict) else {"result": result}
         self._say(
             f"job {job.name} ran ({why}, request {context.aws_request_id}) in "
             f"{time.monotonic() - began:.1f} s: {result}"
@@ -256,8 +272,11 @@ class Scheduler:
             for job in self.jobs:
                 scheduled = self.next_at[job.name]
                 if scheduled <= self._clock() and not self._stopping.is_set():
-                    self.run(job, scheduled, f"scheduled for {when(scheduled)}")
+                    result = self.run(job, scheduled, f"scheduled for {when(scheduled)}")
                     self.next_at[job.name] = next_run(job.expression, scheduled, self._clock())
-                    self._say(f"job {job.name}: next at {when(self.next_at[job.name], self._zone)}")
+                    if not quiet(job, result):
+                        self._say(
+                            f"job {job.name}: next at {when(self.next_at[job.name], self._zone)}"
+                        )
             wait = (min(self.next_at.values()) - self._clock()).total_seconds()
             self._stopping.wait(min(max(wait, 0.0), self._max_wait))

@@ -372,7 +372,7 @@ def _declared() -> dict[str, Job]:
 
 def test_make_run_follows_the_schedules_app_py_declares():
     jobs = _declared()
-    assert set(jobs) == {"expiry_sweep", "duplicate_watch", "monthly_reclaim"}
+    assert set(jobs) == {"expiry_sweep", "duplicate_watch", "monthly_reclaim", "delivery_retries"}
     # the very objects Lambda calls (handler strings chalicelib.api.jobs.expiry_sweep, …)
     assert jobs["expiry_sweep"].handler is jobs_module.expiry_sweep
     assert jobs["monthly_reclaim"].handler is jobs_module.monthly_reclaim
@@ -382,6 +382,8 @@ def test_make_run_follows_the_schedules_app_py_declares():
     # back after five hours asleep: one run catches up, not five in a row
     late = at + timedelta(hours=5, minutes=1)
     assert next_run(jobs["expiry_sweep"].expression, at, late) == at + timedelta(hours=6)
+    # pushed events (decision 0010): what the stream delivers when deployed, every minute
+    assert next_run(jobs["delivery_retries"].expression, at, at) == at + timedelta(minutes=1)
 
 
 def test_the_monthly_reclaim_runs_at_two_in_the_morning_shanghai_on_every_1st():

@@ -213,12 +213,11 @@ class Deliveries:
         """Every minute: each active endpoint's missed events queued, then
         what is due sent. A registrant whose run fails does not stop the
         others; the run fails at the end (retried, then the DLQ; alarmed)."""
-        counts = {"endpoints": 0, "queued": 0, "sent": 0, "delivered": 0, "failed": 0}
+        counts = {"queued": 0, "sent": 0, "delivered": 0, "failed": 0}
         failed: list[str] = []
         for endpoint in self._store.list_endpoints():
             if endpoint.status is not EndpointStatus.ACTIVE:
                 continue
-            counts["endpoints"] += 1
             try:
                 counts["queued"] += self.catch_up(endpoint, now)
                 _add(counts, self.drain(endpoint.registrant_id, now))
