@@ -9,8 +9,9 @@ outcomes: a count that cannot be written is logged, never failed.
               local month; a status change moves it from one to the other.
 - ``pool``    ``<month>``: the local month customers entered the pool, +1 at
               reclaim, -1 when the sales manager assigns one; put again from
-              the pool itself by every sweep, which heals what the counts
-              miss (a pooled customer who comes back and is received).
+              the pool itself by the first sweep after each local midnight,
+              which heals what the counts miss (a pooled customer who comes
+              back and is received).
 - ``ending``  ``<day>``: the local day a protection ends, +1 when the sweep
               records its ``protection.ending_soon`` (policy.ending_soon_days
               before the end).
@@ -123,7 +124,7 @@ POOL_MONTHS = 24
 def snapshot_pool(store: Store, now: datetime, zone: ZoneInfo) -> None:
     """The pool's size by the local month customers entered it, read from
     the pool (one Query per UTC month of the last two years) and put over
-    the counts: what the +1/-1 missed is right again within the hour."""
+    the counts: what the +1/-1 missed is right again the next day."""
     try:
         sizes = dict.fromkeys(store.counts(POOL), 0)
         year, month = now.astimezone(UTC).year, now.astimezone(UTC).month

@@ -229,11 +229,9 @@ def test_the_cost_in_requests_is_the_same_for_2_and_for_40_registrations(
     assert quiet == ["GetItem"] * 2 + ["Query"] * 30 + ["Scan"] * 2 + ["Query"] * 5
 
 
-def test_a_pooled_customer_who_comes_back_leaves_the_pool_count_at_the_next_sweep(
-    api, clock, floor
-):
+def test_a_pooled_customer_who_comes_back_leaves_the_pool_count_the_next_day(api, clock, floor):
     """R-RECLAIM-1: received again as a walk-in, the customer leaves the pool
-    without an assignment; the sweep's snapshot of the pool puts it right."""
+    without an assignment; the first sweep after midnight puts the count right."""
     zhang = person(api, Role.CONSULTANT, "顾问 张")
     li = person(api, Role.CONSULTANT, "顾问 李")
     walk_in(clock, zhang, "2026-11-30", phone="13800000007")
@@ -242,6 +240,8 @@ def test_a_pooled_customer_who_comes_back_leaves_the_pool_count_at_the_next_swee
     assert container.reclaim().run(now())["reclaimed"] == 2
     walk_in(clock, li, "2027-03-05", phone="13800000007")  # back, and li's now
     assert len(payload(floor.manager.get("/v1/pool"))["data"]) == 1
+    assert board(floor)["pool"]["size"] == 2  # not counted as it happened
+    clock.move_to(shanghai("2027-03-06 00:10"))  # the first sweep of the next day
     container.sweep().run(now())
     container.sweep().run(now())
     assert board(floor)["pool"] == {

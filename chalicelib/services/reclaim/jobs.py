@@ -87,9 +87,13 @@ class Sweep:
                 self._sweep(key, customer, now, counts)
         # R-FINE-4: forms overdue since the last run, proposed to a manager
         counts["fines_proposed"] = self._fines.propose_overdue_forms(since, now)
-        for day in days_ended(since, now, self._zone):  # the dashboard's floor numbers
+        # the dashboard (0009): each local day's floor numbers once it has
+        # ended, and the pool read again, once a day
+        ended = days_ended(since, now, self._zone)
+        for day in ended:
             tallies.snapshot_floor_day(self._store, day)
-        tallies.snapshot_pool(self._store, now, self._zone)
+        if ended:
+            tallies.snapshot_pool(self._store, now, self._zone)
         self._store.record_run(self.JOB, run_id, now, datetime.now(UTC), dict(counts))
         self._store.advance_watermark(self.JOB, now)
         for name, n in counts.items():
