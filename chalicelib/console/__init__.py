@@ -22,6 +22,7 @@ TYPES = {
     # MIT, vendored as published: no CDN)
     "dashboard.js": "text/javascript; charset=utf-8",
     "chart.umd.js": "text/javascript; charset=utf-8",
+    "deliveries.js": "text/javascript; charset=utf-8",  # 事件推送 (decision 0010)
 }
 
 # the page runs only its own script and style, talks only to its own origin,
