@@ -4,6 +4,7 @@ conformance tests, and every case's answer is declared."""
 from __future__ import annotations
 
 from tests.api.test_console import CONSOLE_CASES
+from tests.api.test_openapi_appeals import APPEAL_CASES
 from tests.api.test_openapi import CASES, declared_responses, spec  # noqa: F401 (the fixture)
 from tests.api.test_openapi_dashboard import DASHBOARD_CASES
 from tests.api.test_openapi_deliveries import DELIVERY_CASES
@@ -26,6 +27,7 @@ def test_every_documented_response_is_exercised(spec):  # noqa: F811
             *PARTY_A_CASES,
             *DASHBOARD_CASES,
             *DELIVERY_CASES,
+            *APPEAL_CASES,
         )
     }
     assert documented - exercised == set(), "documented, never produced by a test"
