@@ -7,6 +7,7 @@ nothing twice."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -187,7 +188,7 @@ def test_a_run_repeated_sends_nothing_twice(tables: Store, receiver: Receiver) -
 
 def test_the_stream_queues_and_sends_at_once(tables: Store, receiver: Receiver) -> None:
     who = registrant_with_endpoint(tables, receiver.url)
-    position, e = event(who, 1, later(1))
+    _, e = event(who, 1, later(1))
     image = event_item(e).serialize()
     records = [{"eventName": "INSERT", "dynamodb": {"NewImage": image}}]
     counts = service(tables).on_stream(records, later(1))
@@ -233,7 +234,7 @@ def test_a_failing_endpoint_is_retried_on_the_backoff_schedule_for_24_hours_then
         times.append(pending.next_attempt_at)
     (dead,) = tables.list_deliveries(who.registrant_id, None, 1)
     assert (dead.status, dead.reason) == (Status.DEAD, "retries exhausted")
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps[: len(BACKOFF)] == list(BACKOFF)[: len(gaps)]
     assert times[-1] == first + RETRY_FOR  # the last attempt at the 24-hour mark
     assert len(receiver.requests) == len(times) == dead.attempts

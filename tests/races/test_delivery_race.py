@@ -59,8 +59,8 @@ def test_workers_racing_for_a_registrants_queue_send_each_event_once_in_order(
                 for _, e in made
             ]
             jobs: list[Callable[[], object]] = [
-                lambda w=workers[0]: w.on_stream(records, later(60)),
-                lambda w=workers[1]: w.on_stream(records, later(60)),
+                lambda w=workers[0], r=records: w.on_stream(r, later(60)),
+                lambda w=workers[1], r=records: w.on_stream(r, later(60)),
                 lambda w=workers[2]: w.run(later(60)),
                 lambda w=workers[3]: w.run(later(60)),
             ]
