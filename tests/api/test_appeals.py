@@ -199,10 +199,12 @@ def test_an_upheld_appeal_changes_no_ownership(api, floor, passed_over, clock):
 def test_an_appeal_of_a_corrected_decision_is_superseded(api, floor, passed_over):
     """R-APPEAL-4: a correction replaced the decision before the appeal."""
     visit = payload(floor.assistant.get(f"/v1/visits/{passed_over['visit']}"))
-    first = visit["decision"]["id"] if "id" in visit["decision"] else None
-    decision_id = first or visit["decision"]["decision_id"]
+    decision_id = visit["decision"].get("id") or visit["decision"]["decision_id"]
     r = floor.decide(
-        passed_over["visit"], passed_over["holder_registration"], replaces=decision_id, reason="复核"
+        passed_over["visit"],
+        passed_over["holder_registration"],
+        replaces=decision_id,
+        reason="复核",
     )
     assert r.status_code == 201, r.body
     doc = {"phone": PHONE, "reason": "申诉旧判", "decision_id": decision_id}

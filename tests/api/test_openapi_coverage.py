@@ -4,8 +4,8 @@ conformance tests, and every case's answer is declared."""
 from __future__ import annotations
 
 from tests.api.test_console import CONSOLE_CASES
-from tests.api.test_openapi_appeals import APPEAL_CASES
 from tests.api.test_openapi import CASES, declared_responses, spec  # noqa: F401 (the fixture)
+from tests.api.test_openapi_appeals import APPEAL_CASES
 from tests.api.test_openapi_dashboard import DASHBOARD_CASES
 from tests.api.test_openapi_deliveries import DELIVERY_CASES
 from tests.api.test_openapi_fines import FINE_CASES

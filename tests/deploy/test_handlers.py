@@ -39,4 +39,5 @@ def test_every_route_is_served_by_the_api_function():
         "chalicelib.api.party_a",
         "chalicelib.api.console",
         "chalicelib.api.deliveries",
+        "chalicelib.api.appeals",
     }

@@ -22,6 +22,7 @@ from chalicelib.rules.staff import Role
 from chalicelib.settings import settings
 from tests.api.floor_support import Floor, person
 from tests.api.test_openapi import CASES, Ctx
+from tests.api.test_openapi_appeals import APPEAL_CASES
 from tests.api.test_openapi_deliveries import DELIVERY_CASES
 from tests.api.test_openapi_fines import FINE_CASES
 from tests.api.test_openapi_floor import FLOOR_CASES
@@ -117,7 +118,7 @@ def usage(tables, monkeypatch) -> Usage:
 
 
 def run_every_conformance_case(api: Any, usage: Usage) -> None:
-    for case in (*CASES, *FLOOR_CASES, *FINE_CASES, *PARTY_A_CASES, *DELIVERY_CASES):
+    for case in (*CASES, *FLOOR_CASES, *FINE_CASES, *PARTY_A_CASES, *DELIVERY_CASES, *APPEAL_CASES):
         empty_tables()
         with (
             pytest.MonkeyPatch.context() as patch,
