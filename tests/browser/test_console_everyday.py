@@ -247,6 +247,22 @@ def test_refusals_read_in_chinese_with_the_code_folded_away(page: Page, office: 
     only_chinese(page)
 
 
+def test_the_floors_refused_actions_read_in_chinese(page: Page, office: Office):
+    """The front desk's arrival and the channel assistant's lookup, refused
+    by the API for a phone that is not one: Chinese on the screen."""
+    sign_in(page, office, "front_desk")
+    page.get_by_label("客户手机号").fill("12345")
+    page.get_by_role("button", name="登记到访").click()
+    expect(page.get_by_role("alert")).to_contain_text("手机号")
+    only_chinese(page)
+    page.get_by_role("button", name="退出登录").click()
+    sign_in(page, office, "channel_assistant")
+    page.get_by_label("客户手机号").fill("12345")
+    page.get_by_role("button", name="查询").click()
+    expect(page.get_by_role("alert")).to_contain_text("手机号")
+    only_chinese(page)
+
+
 def test_a_managers_refused_action_reads_in_chinese(page: Page, office: Office):
     sign_in(page, office, "sales_manager")
     open_tab(page, "补录审批", "late")
