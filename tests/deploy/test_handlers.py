@@ -40,4 +40,5 @@ def test_every_route_is_served_by_the_api_function():
         "chalicelib.api.console",
         "chalicelib.api.deliveries",
         "chalicelib.api.appeals",
+        "chalicelib.api.dashboard",
     }
