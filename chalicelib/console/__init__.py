@@ -23,6 +23,7 @@ TYPES = {
     "dashboard.js": "text/javascript; charset=utf-8",
     "chart.umd.js": "text/javascript; charset=utf-8",
     "deliveries.js": "text/javascript; charset=utf-8",  # 事件推送 (decision 0010)
+    "appeals.js": "text/javascript; charset=utf-8",  # 申诉 (decision 0012)
 }
 
 # the page runs only its own script and style, talks only to its own origin,

@@ -1306,6 +1306,7 @@
   }
   const dashboardScreen = screenFrom("SalesDashboard");
   const deliveriesScreen = screenFrom("SalesDeliveries");
+  const appealsScreen = screenFrom("SalesAppeals");
 
   // -- roles and their screens -------------------------------------------------------
 
@@ -1328,6 +1329,7 @@
     staff: ["员工", staffScreen],
     dashboard: ["看板", dashboardScreen],
     deliveries: ["事件推送", deliveriesScreen],
+    appeals: ["申诉", appealsScreen],
   };
 
   const ROLE_SCREENS = {
@@ -1335,8 +1337,8 @@
     channel_assistant: ["judge", "forms", "report", "statement"],
     consultant: ["customers", "myforms", "register", "statement"],
     sales_admin: ["report", "forms", "statement"],
-    sales_manager: ["pool", "late", "roster", "fines", "statement", "dashboard"],
-    site_manager: ["exemptions", "fines", "statement", "dashboard"],
+    sales_manager: ["pool", "late", "roster", "fines", "appeals", "statement", "dashboard"],
+    site_manager: ["exemptions", "appeals", "fines", "statement", "dashboard"],
     party_a_admin: ["registrants", "brokers", "staff", "statement", "dashboard", "deliveries"],
   };
 
