@@ -120,6 +120,20 @@ def test_only_the_receiving_consultant_files_the_form(api, floor):
     assert filed.status_code == 201
 
 
+@pytest.mark.parametrize("doc", [{}, {"note": ""}, {"note": "  \n "}])
+def test_a_form_without_what_happened_is_refused_in_chinese(api, floor, doc):
+    """R-FLOOR-5: a form says what the customer viewed; an empty one confirms
+    nothing. The message is the console's language, the rule cited."""
+    visit, receiver = received_channel_visit(api, floor, "13812345678")
+    r = receiver.post(f"/v1/visits/{visit['id']}/form", doc)
+    assert r.status_code == 400
+    error = payload(r)["error"]
+    assert (error["code"], error["rule"]) == ("VALIDATION_ERROR", "R-FLOOR-5")
+    assert error["message"].startswith("请填写带看情况")
+    assert error["fields"] == [{"field": "note", "message": "必填：请写下带看情况"}]
+    assert payload(floor.desk.get(f"/v1/visits/{visit['id']}"))["form"] is None
+
+
 def test_a_form_after_an_exemption_is_refused_and_the_other_way_round(api, floor):
     visit, receiver = received_channel_visit(api, floor, "13812345678")
     floor.site_manager.post(f"/v1/visits/{visit['id']}/exemption", {"kind": "gift_only"})
