@@ -1329,7 +1329,7 @@
     staff: ["员工", staffScreen],
     dashboard: ["看板", dashboardScreen],
     deliveries: ["事件推送", deliveriesScreen],
-    appeals: ["申诉", appealsScreen],
+    appeals: ["判客申诉", appealsScreen],
   };
 
   const ROLE_SCREENS = {
