@@ -12,6 +12,7 @@ import pytest
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
 from chalicelib.services.floor.appeals import Appeals
+from chalicelib.services.registration.ratelimit import RateLimiter
 from tests.api.test_openapi import Case, Ctx, answered_as_declared, spec  # noqa: F401 (the fixture)
 from tests.api.test_openapi_floor import (
     DECISIONS,
@@ -120,6 +121,12 @@ def appeal_key_reused(ctx: Ctx) -> Any:
     return signed(ctx, claimant, {"phone": PHONE, "reason": "二"})
 
 
+def appeal_rate_limited(ctx: Ctx) -> Any:
+    claimant, _, _ = passed_over(ctx)
+    ctx.monkeypatch.setattr(RateLimiter, "retry_after", lambda self, caller, now: 3)
+    return signed(ctx, claimant, {"phone": PHONE, "reason": "x"})
+
+
 def queue_read(ctx: Ctx) -> list[Any]:
     filed(ctx)
     return [
@@ -181,6 +188,7 @@ APPEAL_CASES = [
     Case(POST, APPEALS, 404, appeal_not_yours),
     Case(POST, APPEALS, 409, appeal_refused),
     Case(POST, APPEALS, 422, appeal_key_reused),
+    Case(POST, APPEALS, 429, appeal_rate_limited),
     Case(GET, APPEALS, 200, queue_read),
     Case(GET, APPEALS, 400, queue_invalid),
     Case(POST, ANSWER, 200, answered),
