@@ -38,6 +38,10 @@ ROLE: dict[
     "/v1/staff": Role.PARTY_A_ADMIN,
     "/v1/staff/{staff_id}/enabled": Role.PARTY_A_ADMIN,
     "/v1/staff/{staff_id}/tokens": Role.PARTY_A_ADMIN,
+    # 判客申诉 (decision 0012)
+    ("POST", "/v1/appeals"): Role.SALES_MANAGER,
+    ("GET", "/v1/appeals"): Role.SITE_MANAGER,
+    "/v1/appeals/{appeal_id}/decision": Role.SITE_MANAGER,
 }
 
 
@@ -61,6 +65,7 @@ def concrete(path: str) -> str:
         ("{registrant_id}", "reg_x"),
         ("{broker_id}", "brk_x"),
         ("{staff_id}", "stf_x"),
+        ("{appeal_id}", "ap_x"),
     ):
         path = path.replace(name, value)
     return path

@@ -176,6 +176,8 @@ def test_the_audit_trail_has_no_route_that_writes_it(api):
         ("POST", "/v1/staff"),
         ("POST", "/v1/staff/{staff_id}/enabled"),
         ("POST", "/v1/staff/{staff_id}/tokens"),
+        ("POST", "/v1/appeals"),
+        ("POST", "/v1/appeals/{appeal_id}/decision"),
     }
     _, assistant = token(api, Role.CHANNEL_ASSISTANT)
     before = AuditItem.count()
