@@ -45,3 +45,14 @@ def test_counts_go_down_as_well_as_up(store):
     store.add_count("fines", "2026-11#proposed", -1)
     store.add_count("fines", "2026-11#due")
     assert store.counts("fines") == {"2026-11#proposed": 0, "2026-11#due": 1}
+
+
+def test_a_token_is_counted_once_however_often_it_is_sent(store):
+    assert store.add_count_once("ending", "2027-01-26", "rg_1") is True
+    assert store.add_count_once("ending", "2027-01-26", "rg_1") is False
+    assert store.add_count_once("ending", "2027-01-26", "rg_2") is True
+    assert store.add_count_once("fines", "2026-11#due#yuan", "fn_1@2", 100) is True
+    assert store.add_count_once("fines", "2026-11#due#yuan", "fn_1@2", 100) is False
+    store.add_count("ending", "2027-01-26")  # a plain add still adds
+    assert store.counts("ending") == {"2027-01-26": 3}
+    assert store.counts_between("fines", "2026-11", "2026-11#~") == {"2026-11#due#yuan": 100}

@@ -193,6 +193,7 @@ class Fines:
             earlier = self._store.get_fine(fine.fine_id)
             if earlier is not None and earlier.version == 1:
                 self._audit(earlier, "fine.proposed", SYSTEM)
+                tallies.fine_moved(self._store, None, earlier)  # counted once
             return False
         tallies.fine_moved(self._store, None, saved)
         self._audit(saved, "fine.proposed", SYSTEM)

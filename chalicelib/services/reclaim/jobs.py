@@ -106,19 +106,19 @@ class Sweep:
         for _ in range(MAX_ATTEMPTS):
             if current is None or current.sweep_due is None or current.sweep_due > now:
                 return  # done by another run meanwhile (the index lags)
-            dues = due_between(current, current.swept_until, now, self._policy)
-            for due in dues:
+            for due in due_between(current, current.swept_until, now, self._policy):
                 if self._publish(due, now):
                     counts[due.notice.name.lower()] += 1
+                protection = due.claim.protection
+                if due.notice is Notice.ENDING_SOON and protection is not None:
+                    # the dashboard (0009): once per registration, before the commit
+                    tallies.protection_ending(
+                        self._store, due.claim.registration_id, protection.ends_at, self._zone
+                    )
             try:
                 assert current.phone is not None
                 self._customers.commit(key, current.phone, replace(current, swept_until=now), now)
                 counts["customers"] += 1
-                # the run that moved swept_until counts what it swept (0009)
-                for due in dues:
-                    protection = due.claim.protection
-                    if due.notice is Notice.ENDING_SOON and protection is not None:
-                        tallies.protection_ending(self._store, protection.ends_at, self._zone)
                 return
             except VersionConflict as conflict:
                 counts["conflicts"] += 1
@@ -162,10 +162,12 @@ class Reclaim:
         self._store = store
         self._policy = settings.policy
         self._customers = Customers(store, settings.policy)
+        self._entered: dict[str, datetime] = {}  # customers the run pooled, and when
 
     def run(self, now: datetime) -> dict[str, int]:
         run_id = new_id("run", now)
         counts: Counter[str] = Counter()
+        self._entered = {}
         self._store.record_run(self.JOB, run_id, now, None, dict(counts))
         watermark = self._store.watermark(self.JOB)
         since = (watermark or now - self.FIRST_LOOKBACK) - timedelta(days=1)
@@ -175,6 +177,8 @@ class Reclaim:
                 self._reclaim(key, customer, now, counts)
         if self._earlier_run_died(run_id):
             self._complete_audit(since, now)
+        # the dashboard's pool by month entered (0009), with those just taken
+        tallies.snapshot_pool(self._store, now, self._policy.zone, self._entered)
         self._store.record_run(self.JOB, run_id, now, datetime.now(UTC), dict(counts))
         self._store.advance_watermark(self.JOB, now)
         for name, n in counts.items():
@@ -199,7 +203,7 @@ class Reclaim:
                 current = conflict.current or self._store.get_customer(key)
                 continue
             counts["reclaimed"] += 1
-            tallies.pool_entered(self._store, due, self._policy.zone)
+            self._entered[key] = due
             self._audit(key, pooled, due)
             return
 
