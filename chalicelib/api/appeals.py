@@ -13,7 +13,6 @@ from chalicelib.services.registration.registrations import check_json, required_
 
 from .edge import (
     ANY_TYPE,
-    QUERY_PARAMETERS,
     current,
     now,
     query,
@@ -23,7 +22,6 @@ from .edge import (
 )
 
 hearings = Blueprint(__name__)
-QUERY_PARAMETERS[("GET", "/v1/appeals")] = frozenset({"state"})
 
 FILERS = frozenset({Role.SALES_MANAGER})  # the channel assistant's manager (decision 0012)
 READERS = frozenset({Role.SITE_MANAGER, Role.SALES_MANAGER})

@@ -6,20 +6,11 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.http import answers, json_response
 from chalicelib.rules.staff import MANAGERS
-from chalicelib.services.dashboard import Dashboard
-from chalicelib.settings import settings
-from chalicelib.store import store
+from chalicelib.services.container import dashboard
 
-from .edge import ANY_TYPE, QUERY_PARAMETERS, now, query, staff_member
+from .edge import ANY_TYPE, now, query, staff_member
 
 board = Blueprint(__name__)
-# the query parameters the route knows (any other is a 400, edge.py)
-QUERY_PARAMETERS[("GET", "/v1/dashboard")] = frozenset({"days"})
-
-
-def dashboard() -> Dashboard:
-    """Built per request from the cached store and settings: nothing to reset."""
-    return Dashboard(store(), settings())
 
 
 @board.route("/v1/dashboard", methods=["GET"], content_types=ANY_TYPE)

@@ -32,6 +32,8 @@ QUERY_PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/fines/statement"): frozenset({"month", "payer", "format"}),
     ("GET", "/v1/deliveries"): frozenset({"limit", "cursor"}),
     ("GET", "/v1/registrants/{registrant_id}/deliveries"): frozenset({"limit", "cursor"}),
+    ("GET", "/v1/dashboard"): frozenset({"days"}),
+    ("GET", "/v1/appeals"): frozenset({"state"}),
 }
 
 # The POSTs that keep the answer to an Idempotency-Key: only their callers are

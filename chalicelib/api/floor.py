@@ -21,7 +21,6 @@ from chalicelib.services.container import (
     rotation,
     visits,
 )
-from chalicelib.services.floor.daily_report import as_csv
 
 from .edge import (
     ANY_TYPE,
@@ -155,7 +154,7 @@ def daily_channel_report() -> Response:
     if params.get("format") != "csv":
         return json_response(report, 200)
     return Response(
-        body=as_csv(report),
+        body=daily_report().as_csv(report),
         status_code=200,
         headers={
             "Content-Type": "text/csv; charset=utf-8",

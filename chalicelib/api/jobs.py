@@ -14,7 +14,6 @@ from chalicelib.services.container import (
     reclaim,
     sweep,
 )
-from chalicelib.services.reclaim import stream
 from chalicelib.store import store
 
 from .edge import (
@@ -61,6 +60,9 @@ IDEMPOTENCY_STREAM = os.environ.get(
 
 @jobs.on_dynamodb_record(stream_arn=IDEMPOTENCY_STREAM, name="idempotency_stream")
 def idempotency_stream(event: DynamoDBEvent) -> dict[str, int]:
+    # imported here: only this function runs it (the API function never does)
+    from chalicelib.services.reclaim import stream  # noqa: PLC0415
+
     return stream.handle(store(), (record.to_dict() for record in event), now())
 
 

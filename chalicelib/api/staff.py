@@ -9,6 +9,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.http import answer_response, answers, json_response
 from chalicelib.rules.staff import (
     EVERYONE,
+    LOOKUP_ROLES,
     MANAGERS,
     Role,
 )
@@ -20,8 +21,6 @@ from chalicelib.services.container import (
     portfolio,
     registrations,
 )
-from chalicelib.services.floor import lookup
-from chalicelib.services.registration import approvals
 from chalicelib.services.registration.registrations import check_json
 from chalicelib.settings import settings
 from chalicelib.store import store
@@ -92,6 +91,9 @@ def register_by_consultant() -> Response:
 @answers
 def approve_late_entry() -> Response:
     """R-REG-1 / R-REG-2: a sales manager's approval of a late entry."""
+    # imported here: no other route needs it (a cold start loads its own route's code)
+    from chalicelib.services.registration import approvals  # noqa: PLC0415
+
     manager = staff_member(frozenset({Role.SALES_MANAGER}))
     request = webhook_request()
     check_json(request)
@@ -104,7 +106,7 @@ def approve_late_entry() -> Response:
 @answers
 def look_up_customer() -> Response:
     """判客: the phone goes in the body, never in a URL that proxies log."""
-    caller = staff_member(lookup.ROLES)
+    caller = staff_member(LOOKUP_ROLES)
     request = webhook_request()
     check_json(request)
     return json_response(lookups().look_up(caller, request.body, now()), 200)

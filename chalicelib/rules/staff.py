@@ -24,6 +24,18 @@ EVERYONE = frozenset(Role)
 FLOOR_READERS = MANAGERS | {Role.FRONT_DESK, Role.CHANNEL_ASSISTANT, Role.SALES_ADMIN}
 REVIEWERS = MANAGERS | {Role.CHANNEL_ASSISTANT, Role.SALES_ADMIN}
 ROSTER_KEEPERS = frozenset({Role.SALES_MANAGER, Role.SITE_MANAGER})
+# 判客 lookups: who sees every claim on a customer, and who may look one up
+# at all (the front desk sees only whether the customer is known)
+LOOKUP_FULL_VIEW = frozenset(
+    {
+        Role.CHANNEL_ASSISTANT,
+        Role.SALES_ADMIN,
+        Role.SALES_MANAGER,
+        Role.SITE_MANAGER,
+        Role.PARTY_A_ADMIN,
+    }
+)
+LOOKUP_ROLES = LOOKUP_FULL_VIEW | {Role.FRONT_DESK}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from chalicelib.settings import settings
 from chalicelib.store import store
 
 if TYPE_CHECKING:
+    from chalicelib.services.dashboard import Dashboard
     from chalicelib.services.fines.ledger import Fines
     from chalicelib.services.floor.appeals import Appeals
     from chalicelib.services.floor.daily_report import DailyReport
@@ -127,6 +128,13 @@ def deals() -> Deals:
 
 
 @cache
+def dashboard() -> Dashboard:
+    from chalicelib.services.dashboard import Dashboard
+
+    return Dashboard(store(), settings())
+
+
+@cache
 def fines() -> Fines:
     from chalicelib.services.fines.ledger import Fines
 
@@ -163,6 +171,7 @@ def reset() -> None:
         portfolio,
         deals,
         fines,
+        dashboard,
         party_a,
         duplicate_watch,
         appeals,

@@ -67,6 +67,9 @@ class DailyReport:
         self._store = store
         self._zone = settings.policy.zone
 
+    def as_csv(self, report: dict[str, Any]) -> str:
+        return as_csv(report)
+
     def build(self, query: dict[str, str], now: datetime) -> dict[str, Any]:
         day = self._day(query)
         rows: dict[str, _Row] = {}
