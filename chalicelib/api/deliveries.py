@@ -11,6 +11,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.http import answers, json_response
 from chalicelib.rules.staff import Role
 from chalicelib.services.container import registrations
+from chalicelib.services.registration.registrations import check_json
 
 if TYPE_CHECKING:
     from chalicelib.services.delivery.service import Deliveries
@@ -48,7 +49,11 @@ def get_endpoint(registrant_id: str) -> Response:
 @pushes.route(ENDPOINT, methods=["DELETE"], content_types=ANY_TYPE)
 @answers
 def clear_endpoint(registrant_id: str) -> Response:
+    """No body needed; one sent must be JSON (413/415 otherwise), as elsewhere."""
     admin = staff_member(ADMINS)
+    request = webhook_request()
+    if request.body:
+        check_json(request)
     deliveries().clear_endpoint(admin, registrant_id, now())
     return json_response({"registrant_id": registrant_id, "endpoint": None}, 200)
 

@@ -38,6 +38,10 @@ ROLE: dict[
     "/v1/staff": Role.PARTY_A_ADMIN,
     "/v1/staff/{staff_id}/enabled": Role.PARTY_A_ADMIN,
     "/v1/staff/{staff_id}/tokens": Role.PARTY_A_ADMIN,
+    # 事件推送 (decision 0010)
+    "/v1/registrants/{registrant_id}/endpoint": Role.PARTY_A_ADMIN,
+    "/v1/registrants/{registrant_id}/deliveries": Role.PARTY_A_ADMIN,
+    "/v1/registrants/{registrant_id}/deliveries/{delivery_id}/replay": Role.PARTY_A_ADMIN,
     # 判客申诉 (decision 0012)
     ("POST", "/v1/appeals"): Role.SALES_MANAGER,
     ("GET", "/v1/appeals"): Role.SITE_MANAGER,
@@ -65,6 +69,7 @@ def concrete(path: str) -> str:
         ("{registrant_id}", "reg_x"),
         ("{broker_id}", "brk_x"),
         ("{staff_id}", "stf_x"),
+        ("{delivery_id}", "ev_x"),
         ("{appeal_id}", "ap_x"),
     ):
         path = path.replace(name, value)

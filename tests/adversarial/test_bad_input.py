@@ -76,6 +76,9 @@ BASES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/staff"): {"name": "顾问 张", "role": "consultant"},
     ("POST", "/v1/staff/{staff_id}/enabled"): {"enabled": True},
     ("POST", "/v1/staff/{staff_id}/tokens"): {},
+    ("PUT", "/v1/registrants/{registrant_id}/endpoint"): {"url": "https://hooks.example.com/x"},
+    ("DELETE", "/v1/registrants/{registrant_id}/endpoint"): {},
+    ("POST", "/v1/registrants/{registrant_id}/deliveries/{delivery_id}/replay"): {},
 }
 QUERIES = {  # the query parameters each reading route takes
     "/v1/registrations": ("limit", "cursor"),
@@ -86,6 +89,8 @@ QUERIES = {  # the query parameters each reading route takes
     "/v1/reports/daily": ("date", "format"),
     "/v1/fines": ("month", "status"),
     "/v1/fines/statement": ("month", "payer", "format"),
+    "/v1/deliveries": ("limit", "cursor"),
+    "/v1/registrants/{registrant_id}/deliveries": ("limit", "cursor"),
 }
 HUGE = "9" * 10_000
 

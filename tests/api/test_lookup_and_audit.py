@@ -178,6 +178,10 @@ def test_the_audit_trail_has_no_route_that_writes_it(api):
         ("POST", "/v1/staff/{staff_id}/tokens"),
         ("POST", "/v1/appeals"),
         ("POST", "/v1/appeals/{appeal_id}/decision"),
+        # 事件推送 (decision 0010): endpoints and deliveries, never the audit trail
+        ("PUT", "/v1/registrants/{registrant_id}/endpoint"),
+        ("DELETE", "/v1/registrants/{registrant_id}/endpoint"),
+        ("POST", "/v1/registrants/{registrant_id}/deliveries/{delivery_id}/replay"),
     }
     _, assistant = token(api, Role.CHANNEL_ASSISTANT)
     before = AuditItem.count()

@@ -266,7 +266,7 @@ DELIVERY_CASES = [
     *staff_cases(GET, ENDPOINT, "endpoint", "get_endpoint", body=False),
     Case(DELETE, ENDPOINT, 200, endpoint_cleared),
     Case(DELETE, ENDPOINT, 404, no_endpoint(DELETE)),
-    *staff_cases(DELETE, ENDPOINT, "clear_endpoint", "delete_endpoint", body=False),
+    *staff_cases(DELETE, ENDPOINT, "clear_endpoint", "delete_endpoint", body=True),
     Case(GET, LOG, 200, log_for_party_a),
     Case(GET, LOG, 400, log_bad_query),
     Case(GET, LOG, 404, log_of_nobody),
