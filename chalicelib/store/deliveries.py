@@ -8,14 +8,14 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib.rules.records import Event
-from chalicelib.services.delivery.records import (
+from chalicelib.rules.deliveries import (
     Attempt,
     Delivery,
     Endpoint,
     EndpointStatus,
     Status,
 )
+from chalicelib.rules.records import Event
 
 from .failures import is_condition_failure, unavailable_on_outage
 from .mapping import event_from_item

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from chalicelib.rules.claims import Source
+from chalicelib.rules.deliveries import EndpointStatus, Status
 from chalicelib.rules.records import Event, Registrant
 from chalicelib.rules.staff import Role, Staff
-from chalicelib.services.delivery.records import EndpointStatus, Status
 from chalicelib.services.delivery.schedule import BACKOFF, RETRY_FOR
 from chalicelib.services.delivery.sender import Sender
 from chalicelib.services.delivery.service import Deliveries

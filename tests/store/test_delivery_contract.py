@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.services.delivery.records import Delivery, Endpoint, EndpointStatus, Status
+from chalicelib.rules.deliveries import Delivery, Endpoint, EndpointStatus, Status
 from chalicelib.store import Stale, Store
 from tests.support import shanghai
 

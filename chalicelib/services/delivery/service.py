@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chalicelib.errors import Failed, FieldError, Problem, not_found
 from chalicelib.observability import count, logger
+from chalicelib.rules.deliveries import Attempt, Delivery, Endpoint, EndpointStatus, Status
 from chalicelib.rules.records import Event, Registrant
 from chalicelib.rules.staff import Staff
 from chalicelib.services import audit
@@ -44,7 +45,6 @@ from chalicelib.signing import signature_header
 from chalicelib.store import Stale, Store, store
 
 from . import addresses
-from .records import Attempt, Delivery, Endpoint, EndpointStatus, Status
 from .schedule import LEASE, LOG_KEPT, RETRY_FOR, next_attempt
 from .sender import Answer, Sender
 

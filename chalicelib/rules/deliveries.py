@@ -1,4 +1,4 @@
-"""What a delivery is: plain values, no I/O."""
+"""What a pushed delivery is (decision 0010): plain values, no I/O."""
 
 from __future__ import annotations
 
