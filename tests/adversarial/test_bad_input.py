@@ -79,6 +79,8 @@ BASES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/registrants/{registrant_id}/endpoint"): {"url": "https://hooks.example.com/x"},
     ("DELETE", "/v1/registrants/{registrant_id}/endpoint"): {},
     ("POST", "/v1/registrants/{registrant_id}/deliveries/{delivery_id}/replay"): {},
+    ("POST", "/v1/appeals"): {"phone": "13800000000", "reason": "带看在先", "claimant_id": "reg_x"},
+    ("POST", "/v1/appeals/{appeal_id}/decision"): {"outcome": "upheld", "reason": "核实无误"},
 }
 QUERIES = {  # the query parameters each reading route takes
     "/v1/registrations": ("limit", "cursor"),

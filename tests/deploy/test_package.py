@@ -182,8 +182,10 @@ def test_every_schedule_is_a_valid_utc_expression_at_the_rulebooks_hour(template
         "ExpirySweep": "rate(1 hour)",
         "DuplicateWatch": "rate(1 hour)",
         "MonthlyReclaim": "cron({} {} {} * ? *)".format(*utc_cron(Policy())),
+        # pushed events' retries and what the stream missed (decision 0010)
+        "DeliveryRetries": "rate(1 minute)",
     }
-    for expression in (found["ExpirySweep"], found["DuplicateWatch"]):
+    for expression in (found["ExpirySweep"], found["DuplicateWatch"], found["DeliveryRetries"]):
         assert RATE.fullmatch(expression)
     runs = reclaim_runs_in_shanghai(found["MonthlyReclaim"], range(2027, 2029))
     assert {(r.day, r.hour, r.minute) for r in runs} == {(1, 2, 0)}
@@ -207,6 +209,12 @@ def test_alarms_watch_dead_letters_5xx_throttles_and_probing(template):
     alarms = of_type(template, "AWS::CloudWatch::Alarm")
     expected = {"JobsDeadLetterAlarm", "Api5xxAlarm", "DuplicateProbeAlarm"} | {
         f"{logical_id(t)}ThrottleAlarm" for t in TABLES.values()
+    }
+    # pushed events (decision 0010): either delivering function failing, a delivery dead-lettered
+    expected |= {
+        "EventDeliveriesErrorsAlarm",
+        "DeliveryRetriesErrorsAlarm",
+        "DeliveriesDeadLetteredAlarm",
     }
     # a table with more indexes than one alarm can watch has a second alarm
     assert set(alarms) - {a for a in alarms if a.endswith("ThrottleAlarm2")} == expected
