@@ -114,7 +114,7 @@ def test_admin_writes_its_csv_files_under_dot_local(api, capsys, monkeypatch, tm
     assert path == tmp_path / ".local" / "channel-report-2026-11-27.csv"
     assert report["totals"]["accepted"] == 1
     text = path.read_text(encoding="utf-8")
-    assert text.startswith("\ufeff日期,") and channel.registrant_id in text
+    assert text.startswith("\ufeff日期,") and f",{channel.name},渠道,1," in text
     assert admin.main(["fines-statement", "--payer", channel.registrant_id]) == 0
     statement = json.loads(capsys.readouterr().out)
     name = f"fines-{channel.registrant_id}-2026-11.csv"
