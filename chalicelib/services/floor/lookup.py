@@ -14,16 +14,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from chalicelib.rules.claims import Claim, Customer, Source
 from chalicelib.rules.phone import customer_key, mask_phone
-from chalicelib.rules.staff import LOOKUP_FULL_VIEW, LOOKUP_ROLES, Role, Staff
+from chalicelib.rules.staff import Role, Staff
 from chalicelib.services.floor.appeals import Appeals
 from chalicelib.services.registration.intake import mobile, validated
 from chalicelib.services.registration.registrations import customer_subject
 from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
-
-FULL_VIEW = LOOKUP_FULL_VIEW
-ROLES = LOOKUP_ROLES
 
 
 class _Lookup(BaseModel):
