@@ -68,7 +68,7 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
 
     return {
         model.Meta.table_name: sorted(
-            (json.dumps(i.to_simple_dict(), sort_keys=True, default=str) for i in model.scan()),
+            (json.dumps(i.serialize(), sort_keys=True, default=str) for i in model.scan()),
         )
         for model in ALL_MODELS
     }

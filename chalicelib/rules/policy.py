@@ -46,6 +46,12 @@ class Policy:
     # R-APPEAL-2 (decision 0012): a 判客 decision may be appealed this many
     # local days after it, same local time
     appeal_window_days: int = 3
+    # 隐号报备 (decision 0013): an unresolved masked claim holds its mask this
+    # long (a distribution registration keeps R-REG-3's window); a masked
+    # registration is refused this long after a full-number registration of a
+    # matching number began (it may still be deciding)
+    masked_hold_hours: int = 24
+    masked_in_flight_seconds: int = 30
 
     @property
     def zone(self) -> ZoneInfo:

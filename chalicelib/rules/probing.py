@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from .records import AuditEntry
 
-DUPLICATE = "DUPLICATE_LIVE_CLAIM"
+# a mask matching a live claim says as much about the number (decision 0013)
+DUPLICATES = frozenset({"DUPLICATE_LIVE_CLAIM", "MASKED_CLAIM_MATCH"})
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def suspects(outcomes: Iterable[AuditEntry], min_attempts: int, share: float) ->
     for entry in outcomes:
         claimant = entry.claimant or entry.actor
         attempts[claimant] += 1
-        if entry.code == DUPLICATE:
+        if entry.code in DUPLICATES:
             duplicates[claimant] += 1
     found = [
         Suspect(claimant, attempts[claimant], duplicates[claimant])

@@ -65,6 +65,7 @@ CODE_ZH = {
     "VALIDATION_ERROR": "填写的内容有误",
     "INVALID_PHONE": "手机号码无效",
     "DUPLICATE_LIVE_CLAIM": "客户已有有效保护，重复报备无效",
+    "MASKED_CLAIM_MATCH": "与隐号报备的号码（前3后4位）相符的客户已有有效报备，请到访时申请判客",
     "RECOMMENDATION_LIMIT": "已推荐两次，不再接受推荐",
     "REGISTRATION_TOO_LATE": "超过报备时限",
     "TOO_CLOSE_TO_VISIT": "距到访不足 30 分钟",

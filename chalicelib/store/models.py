@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
@@ -142,6 +143,28 @@ class CustomerItem(Model):
     by_reclaim = CustomersByReclaim()
     in_pool = CustomersInPool()
     by_consultant = CustomersByConsultant()
+
+
+class MaskItem(Model):
+    """隐号报备 (decision 0013): one item per mask (``138****5678``), keyed by
+    HMAC(mask). The one item a masked and a full-number registration of
+    the same customer both write, so one of them always sees the other."""
+
+    class Meta(_Unbound):
+        pass
+
+    mask_key = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(default=0)
+    # the latest masked claim, and while it may hold the mask, until when
+    claim = ClaimMap(null=True)
+    surname = UnicodeAttribute(null=True)
+    held_until = UTCDateTimeAttribute(null=True)  # removed once resolved or withdrawn
+    resolved_to = UnicodeAttribute(null=True)
+    withdrawn = BooleanAttribute(null=True)
+    # customers registered by a matching full number, and when the last began
+    customers = UnicodeSetAttribute(null=True)
+    full_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
 
 
 class RegistrationItem(Model):

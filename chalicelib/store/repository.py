@@ -53,6 +53,7 @@ from .mapping import (
     registration_from_item,
     registration_to_item,
 )
+from .masks import MaskMethods
 from .models import (
     AuditItem,
     BrokerItem,
@@ -76,6 +77,7 @@ class Store(
     JobMethods,
     FineMethods,
     AppealMethods,
+    MaskMethods,
 ):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection

@@ -22,6 +22,7 @@ from .models import (
     FineItem,
     IdempotencyItem,
     JobItem,
+    MaskItem,
     RegistrantItem,
     RegistrationItem,
     RosterItem,
@@ -48,6 +49,7 @@ TABLES: dict[type[Any], str] = {
     EndpointItem: "endpoints",
     DeliveryItem: "deliveries",
     AppealItem: "appeals",
+    MaskItem: "masks",
 }
 
 ALL_MODELS: tuple[type[Any], ...] = tuple(TABLES)

@@ -46,6 +46,7 @@ from chalicelib.services.registration.intake import (
     validated,
 )
 from chalicelib.services.registration.registrations import valid_idempotency_key
+from chalicelib.services.registration.resolution import MaskResolution
 from chalicelib.services.views import visit_view
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
@@ -57,6 +58,8 @@ class _Arrival(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
     arrived_at: VisitAt | None = None
     phone: PhoneText | None = None
+    # with the phone, resolves a masked registration whose surname matches (0013)
+    name: Name | None = None
     party_size: Annotated[int, Field(ge=1, le=50)]
     greeted: bool
     led_in_by: Id | None = None
@@ -117,6 +120,7 @@ class Visits:
         self._zone = settings.policy.zone
         self._customers = Customers(store, settings.policy)
         self._fines = Fines(store, settings)
+        self._masks = MaskResolution(store, settings)
 
     # -- the front desk (R-FLOOR-2) -----------------------------------------------
 
@@ -148,6 +152,8 @@ class Visits:
             if earlier is not None:
                 answer = self._replayed(earlier, request_hash, now)
                 self._fines.propose_from_arrival(earlier, now)  # if the first died before
+                if phone is not None and ask.name is not None:
+                    self._masks.resolve(phone, ask.name, desk.staff_id, now)
                 self._keep_hold(earlier, now)
                 return answer, True
         visit = Visit(
@@ -162,6 +168,7 @@ class Visits:
             accompanied_by=ask.accompanied_by,
             customer_key=self._key(phone) if phone else None,
             phone_masked=mask_phone(phone) if phone else None,
+            customer_name=ask.name if phone else None,
             request_hash=request_hash,
             logged_at=now,
         )
@@ -173,6 +180,8 @@ class Visits:
                 raise StoreUnavailable("visit neither written nor found") from None
             return self._replayed(earlier, request_hash, now), True
         self._fines.propose_from_arrival(saved, now)  # R-FINE-1/2, for a manager to confirm
+        if phone is not None and ask.name is not None:
+            self._masks.resolve(phone, ask.name, desk.staff_id, now)
         self._keep_hold(saved, now)
         return visit_view(saved, now, self._zone), False
 
@@ -290,7 +299,10 @@ class Visits:
             )
 
         signed.insert(0, (self._change(visit_id, sign, now)[0], phones[here]))
+        # a masked registration of a household resolved (decision 0013), then
         # each household's customer visited (R-RECLAIM-1 counts from the visit)
+        for household, phone in zip(households, phones, strict=True):
+            self._masks.resolve(phone, household.name, caller.staff_id, now)
         for one, phone in signed:
             self._record_visit(one, phone, now)
         audit.record(

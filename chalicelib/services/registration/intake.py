@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 from chalicelib.errors import Failed, FieldError, Problem, validation_error
+from chalicelib.rules.masked import normalize_mask
 from chalicelib.rules.phone import mask_phone, normalize_phone
 
 MAX_BODY_BYTES = 16 * 1024
@@ -62,9 +63,19 @@ class _Customer(BaseModel):
     phone: PhoneText
 
 
+class _MaybeMaskedCustomer(BaseModel):
+    """A registrant names the customer by full number, or by mask (隐号报备,
+    decision 0013): exactly one of ``phone`` and ``phone_masked``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    name: Name
+    phone: PhoneText | None = None
+    phone_masked: PhoneText | None = None
+
+
 class _Registration(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    customer: _Customer
+    customer: _MaybeMaskedCustomer
     visit_at: VisitAt | None = None
     note: Note | None = None
 
@@ -97,14 +108,18 @@ class BrokerShown:
 @dataclass(frozen=True)
 class RegistrationBody:
     name: str
-    phone: str  # normalized
+    phone: str | None  # normalized; None for a masked registration
     visit_at: datetime | None
     note: str | None
     request_hash: str  # of the parsed body: same request, same hash
     broker: BrokerShown | None = None
+    mask: str | None = None  # ``138****5678``: given instead of the phone
 
     @property
     def phone_masked(self) -> str:
+        if self.phone is None:
+            assert self.mask is not None
+            return self.mask
         return mask_phone(self.phone)
 
 
@@ -175,17 +190,47 @@ def mobile(raw: str, field: str) -> str:
 
 
 def _body(parsed: _Registration | _StaffRegistration) -> RegistrationBody:
-    phone = mobile(parsed.customer.phone, "customer.phone")
-    canonical = json.dumps(
-        parsed.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
+    phone, mask = _phone_or_mask(parsed.customer)
+    dumped = parsed.model_dump(mode="json")
+    if dumped["customer"].get("phone_masked", "") is None:
+        del dumped["customer"]["phone_masked"]  # a full-number body hashes as it always did
+    if dumped["customer"].get("phone", "") is None:
+        del dumped["customer"]["phone"]
+    canonical = json.dumps(dumped, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return RegistrationBody(
         name=parsed.customer.name,
         phone=phone,
         visit_at=parsed.visit_at,
         note=parsed.note,
         request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        mask=mask,
     )
+
+
+def _phone_or_mask(customer: _Customer | _MaybeMaskedCustomer) -> tuple[str | None, str | None]:
+    """(the normalized phone, None) or (None, the normalized mask)."""
+    masked = customer.phone_masked if isinstance(customer, _MaybeMaskedCustomer) else None
+    if (customer.phone is None) == (masked is None):
+        raise Failed(
+            validation_error(
+                FieldError("customer.phone", "give the phone or phone_masked, not both"),
+            )
+        )
+    if customer.phone is not None:
+        return mobile(customer.phone, "customer.phone"), None
+    assert masked is not None
+    mask = normalize_mask(masked)
+    if mask is None:
+        raise Failed(
+            Problem(
+                "INVALID_PHONE",
+                "customer.phone_masked is not a mainland China mobile's mask.",
+                fields=(
+                    FieldError("customer.phone_masked", "first 3 and last 4 digits: 138****5678"),
+                ),
+            )
+        )
+    return None, mask
 
 
 def peek_phone(raw: bytes) -> str | None:

@@ -33,6 +33,13 @@ from chalicelib.observability import count, logger
 from chalicelib.rules.brokers import check_broker, id_card_key, normalize_id_card
 from chalicelib.rules.claims import Claim, Customer, Source
 from chalicelib.rules.localtime import local_date
+from chalicelib.rules.masked import (
+    MaskedClaim,
+    check_masked,
+    masked_claim_match,
+    masked_hold,
+    surname_of,
+)
 from chalicelib.rules.phone import customer_key
 from chalicelib.rules.policy import Policy
 from chalicelib.rules.records import (
@@ -55,7 +62,6 @@ from chalicelib.services.registration.intake import (
     parse_registration,
     parse_staff_registration,
 )
-from chalicelib.services.registration.outcomes import outcome_count
 from chalicelib.services.registration.ratelimit import RateLimiter
 from chalicelib.services.views import registration_view
 from chalicelib.settings import Settings
@@ -222,7 +228,7 @@ class Registrations:
             registrant.kind,
             key,
             body,
-            self._key(body.phone),
+            self._key(body.phone) if body.phone else masked_subject(self._mask_key(body)),
         )
         return self._decide_once(attempt, now)
 
@@ -260,6 +266,8 @@ class Registrations:
         try:
             if refusal is not None:
                 return self._refuse(refusal, attempt, now)
+            if attempt.body.mask is not None:
+                return self._decide_masked(attempt, now)
             # a request with this key died or gave up: what it decided is on the customer
             customer = self._current(attempt.customer_key) if reservation.taken_over else None
             return self._decide_and_commit(attempt, customer, now)
@@ -281,6 +289,7 @@ class Registrations:
         race, decide again against what won."""
         read = customer is not None
         current = customer or Customer()
+        noted = False
         for _ in range(MAX_ATTEMPTS):
             earlier = current.claim_from_request(attempt.registrant_id, attempt.idempotency_key)
             if earlier is not None and now < earlier.created_at + IDEMPOTENCY_WINDOW:
@@ -292,6 +301,9 @@ class Registrations:
                 continue
             if isinstance(outcome, Refusal):
                 return self._refuse(outcome, attempt, now)
+            if not noted and not self._note_on_mask(attempt, now):
+                return self._refuse(masked_claim_match(), attempt, now)
+            noted = True
             try:
                 self._customers.commit(
                     attempt.customer_key,
@@ -305,6 +317,43 @@ class Registrations:
                 continue
             return self._accept(outcome, attempt, now)
         raise StoreUnavailable("too much contention on one customer")
+
+    def _note_on_mask(self, attempt: _Attempt, now: datetime) -> bool:
+        """Before claiming the customer: note the claim on its number's mask,
+        unless a masked claim holds the mask (decision 0013)."""
+        phone = attempt.body.phone
+        assert phone is not None
+        mask_key = self._mask_key(attempt.body)
+        return self._store.note_full_registration(mask_key, attempt.customer_key, now)
+
+    def _decide_masked(self, attempt: _Attempt, now: datetime) -> Answer:
+        """A registration by mask: decided against a customer with no history,
+        then held on the mask if no other masked claim holds it, then checked
+        against the customers registered by a matching number (decision 0013)."""
+        outcome = decide(attempt.recommendation(now), Customer(), now, self._policy)
+        if isinstance(outcome, Refusal):
+            return self._refuse(outcome, attempt, now)
+        mask_key = self._mask_key(attempt.body)
+        masked = MaskedClaim(masked_hold(outcome, now, self._policy), surname_of(attempt.body.name))
+        mask = self._store.hold_mask(mask_key, masked, now)
+        if mask is None:
+            held = self._store.get_mask(mask_key).masked
+            if (
+                held is None
+                or held.claim.idempotency_key != attempt.idempotency_key
+                or (held.claim.registrant_id != attempt.registrant_id)
+            ):
+                return self._refuse(masked_claim_match(), attempt, now)
+            # this key's request held the mask and died: check as it would have
+            mask, masked = self._store.get_mask(mask_key), held
+        customers = self._store.customers_by_key(sorted(mask.customers))
+        refusal = check_masked(None, customers, mask.full_at, now, self._policy)
+        if refusal is not None:
+            self._store.withdraw_mask(mask_key, masked.claim.registration_id, now)
+            return self._refuse(refusal, attempt, now)
+        if masked.claim.created_at < now:
+            return self._complete(masked.claim, attempt, now)
+        return self._accept(masked.claim, attempt, now)
 
     def _current(self, key: str) -> Customer:
         return self._store.get_customer(key) or Customer()
@@ -367,7 +416,6 @@ class Registrations:
                     day=self._day(now),
                 ),
             )
-        self._count_outcome(attempt, now, "accepted")
         count("RegistrationAccepted", source=claim.source.value)
         if event is not None:
             count("EventPublished", type=event.type)
@@ -401,7 +449,6 @@ class Registrations:
                 day=self._day(now),
             ),
         )
-        self._count_outcome(attempt, now, "refused", refusal.rule, refusal.code)
         count("RegistrationRefused", rule=refusal.rule or "none", code=refusal.code)
         logger.info(
             "registration refused",
@@ -409,31 +456,19 @@ class Registrations:
         )
         return Answer(problem.code, text)
 
-    def _count_outcome(
-        self,
-        attempt: _Attempt,
-        now: datetime,
-        outcome: str,
-        rule: str | None = None,
-        code: str | None = None,
-    ) -> None:
-        """The day's count for the daily report (R-REG-2), after the answer is
-        stored. A count that cannot be written is logged, not failed: the
-        decision and its audit entry stand, and the report is one short."""
-        if attempt.claimant is None:
-            return
-        scope, name = outcome_count(self._day(now), attempt.claimant, outcome, rule, code)
-        try:
-            self._store.add_count(scope, name)
-        except StoreUnavailable:
-            logger.warning("daily count not written", extra={"count": name})
-            count("DailyCountLost")
-
     def _key(self, phone: str) -> str:
         return customer_key(phone, self._settings.phone_hmac_key)
 
+    def _mask_key(self, body: RegistrationBody) -> str:
+        return customer_key(body.phone_masked, self._settings.phone_hmac_key)
+
     def _day(self, at: datetime) -> date:
         return local_date(at, self._policy.zone)
+
+
+def masked_subject(mask_key: str) -> str:
+    """What a masked registration's records name instead of a customer."""
+    return f"mask:{mask_key}"
 
 
 def customer_subject(key: str) -> str:

@@ -1,0 +1,140 @@
+"""The mask's item (decision 0013): masked claims and the full-number
+registrations of matching numbers meet here, each in one conditional update.
+
+A full-number registration notes itself on the mask before it claims the
+customer, on condition that no masked claim holds the mask; a masked
+registration holds the mask on condition that no other does, and reads back
+the customers noted there, to refuse if one of them has a live claim or may
+still be deciding one. Both write the same item, so of the two one sees the
+other: never both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.rules.claims import Claim, Customer
+from chalicelib.rules.masked import MaskedClaim
+
+from .failures import is_condition_failure, unavailable_on_outage
+from .mapping import claim_from_map, claim_to_map, customer_from_item
+from .models import CustomerItem, MaskItem
+
+
+@dataclass(frozen=True)
+class Mask:
+    """What the mask's item says: its latest masked claim, the customers
+    registered by a matching number, and when the last of those began."""
+
+    masked: MaskedClaim | None = None
+    customers: frozenset[str] = frozenset()
+    full_at: datetime | None = None
+
+
+class MaskMethods:
+    _batch_get: Callable[[list[Any]], list[Any]]  # repository.py
+
+    def get_mask(self, mask_key: str) -> Mask:
+        with unavailable_on_outage():
+            try:
+                return _mask(MaskItem.get(mask_key, consistent_read=True))
+            except MaskItem.DoesNotExist:
+                return Mask()
+
+    def note_full_registration(self, mask_key: str, customer_key: str, now: datetime) -> bool:
+        """Before a full-number registration claims its customer: note it on
+        the mask, unless a masked claim holds the mask (False)."""
+        item = MaskItem(mask_key=mask_key)
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[
+                        MaskItem.customers.add({customer_key}),
+                        MaskItem.full_at.set(now),
+                        MaskItem.updated_at.set(now),
+                    ],
+                    condition=_free(now),
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return False
+        return True
+
+    def hold_mask(self, mask_key: str, masked: MaskedClaim, now: datetime) -> Mask | None:
+        """Hold the mask with ``masked`` unless another masked claim holds it
+        (None); returns the mask as written, with the customers to check."""
+        item = MaskItem(mask_key=mask_key)
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[
+                        MaskItem.claim.set(claim_to_map(masked.claim)),
+                        MaskItem.surname.set(masked.surname),
+                        MaskItem.held_until.set(masked.holds_until()),
+                        MaskItem.resolved_to.remove(),
+                        MaskItem.withdrawn.remove(),
+                        MaskItem.version.add(1),
+                        MaskItem.updated_at.set(now),
+                    ],
+                    condition=_free(now),
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return None
+        return _mask(item)
+
+    def withdraw_mask(self, mask_key: str, registration_id: str, now: datetime) -> None:
+        """A masked claim that found a live claim after holding the mask lets
+        it go (it never held: its request is refused)."""
+        self._end_hold(mask_key, registration_id, MaskItem.withdrawn.set(True), now)
+
+    def resolve_mask(
+        self, mask_key: str, registration_id: str, customer_key: str, now: datetime
+    ) -> None:
+        """The masked claim now lives on ``customer_key``: the mask is free."""
+        self._end_hold(mask_key, registration_id, MaskItem.resolved_to.set(customer_key), now)
+
+    def customers_by_key(self, keys: list[str]) -> list[Customer]:
+        """The stored customers among ``keys``, in one consistent batch read."""
+        if not keys:
+            return []
+        found = self._batch_get([CustomerItem(customer_key=k) for k in keys])
+        return [customer_from_item(i) for i in found if i is not None]
+
+    def _end_hold(self, mask_key: str, registration_id: str, action: Any, now: datetime) -> None:
+        item = MaskItem(mask_key=mask_key)
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[action, MaskItem.held_until.remove(), MaskItem.updated_at.set(now)],
+                    condition=MaskItem.claim.registration_id == registration_id,
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            # another masked claim holds the mask since: this one's hold is over
+
+
+def _free(now: datetime) -> Any:
+    """No masked claim holds the mask at ``now``."""
+    return MaskItem.held_until.does_not_exist() | (MaskItem.held_until <= now)
+
+
+def _mask(item: MaskItem) -> Mask:
+    masked = None
+    if item.claim is not None:
+        claim: Claim = claim_from_map(item.claim)
+        masked = MaskedClaim(
+            claim=claim,
+            surname=item.surname or "",
+            resolved_to=item.resolved_to,
+            withdrawn=bool(item.withdrawn),
+        )
+    return Mask(masked=masked, customers=frozenset(item.customers or ()), full_at=item.full_at)

@@ -1,0 +1,187 @@
+"""隐号报备 through the API (decision 0013): a registration by mask holds the
+mask until the visit makes the number known, and conflicts both ways with
+full-number claims, never naming the holder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.rules.claims import Source
+from tests.api.floor_support import Floor
+from tests.conftest import payload
+from tests.support import body
+
+VISIT = "2026-11-27T09:30:00+08:00"  # the clock stands at 10:00 Shanghai
+
+
+def masked(mask: str = "138****5678", name: str = "王先生", **extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"customer": {"name": name, "phone_masked": mask}, "visit_at": VISIT}
+    doc.update(extra)
+    return doc
+
+
+def test_masked_registration_is_held_for_24_hours(api):
+    channel = api.registrant(Source.CHANNEL)
+    r = api.register(channel, masked())
+    assert r.status_code == 201, r.body
+    doc = payload(r)
+    assert doc["status"] == "provisional"
+    assert doc["protection"] is None
+    assert doc["customer"] == {"name": "王先生", "phone_masked": "138****5678"}
+    assert doc["visit_window"] == {
+        "opens_at": "2026-11-27T10:00:00+08:00",
+        "closes_at": "2026-11-28T10:00:00+08:00",
+    }
+
+
+def test_unresolved_masked_claim_lapses_at_the_exact_end_of_its_hold(api, clock):
+    channel, other = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    rid = payload(api.register(channel, masked()))["registration_id"]
+    clock.move_to("2026-11-28T09:59:59+08:00")
+    assert payload(api.get(channel, f"/v1/registrations/{rid}"))["status"] == "provisional"
+    late = body(visit_at="2026-11-28T09:00:00+08:00")
+    r = api.register(other, late)
+    assert payload(r)["error"]["code"] == "MASKED_CLAIM_MATCH"
+    clock.move_to("2026-11-28T10:00:00+08:00")
+    assert payload(api.get(channel, f"/v1/registrations/{rid}"))["status"] == "lapsed"
+    assert api.register(other, late).status_code == 201
+
+
+def test_full_number_registration_is_refused_while_a_matching_mask_is_held(api):
+    holder, other = api.registrant(Source.CHANNEL, name="渠道甲"), api.registrant(Source.CHANNEL)
+    assert api.register(holder, masked()).status_code == 201
+    r = api.register(other, body(visit_at=VISIT))
+    assert r.status_code == 409
+    error = payload(r)["error"]
+    assert (error["code"], error["rule"]) == ("MASKED_CLAIM_MATCH", "R-DUP-1")
+    for leak in (holder.registrant_id, "渠道甲", "王"):
+        assert leak not in r.body.decode()
+
+
+def test_masked_registration_is_refused_while_a_matching_number_is_protected(api, clock):
+    first, second = api.registrant(Source.CHANNEL), api.registrant(Source.DISTRIBUTION)
+    assert api.register(first, body(visit_at=VISIT)).status_code == 201
+    clock.shift(60)  # past the moment a full-number registration may still be deciding
+    r = api.register(second, masked(visit_at="2026-11-27T12:00:00+08:00"))
+    assert r.status_code == 409
+    assert payload(r)["error"]["code"] == "MASKED_CLAIM_MATCH"
+
+
+def test_a_second_masked_registration_of_the_same_mask_is_refused(api):
+    """Even under another name: the mask may be the same customer."""
+    a, b = api.registrant(Source.CHANNEL), api.registrant(Source.ECOMMERCE)
+    assert api.register(a, masked()).status_code == 201
+    r = api.register(b, masked(name="李女士"))
+    assert payload(r)["error"]["code"] == "MASKED_CLAIM_MATCH"
+
+
+def test_another_mask_is_another_customer(api):
+    a, b = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    assert api.register(a, masked("138****5678")).status_code == 201
+    assert api.register(b, masked("139****5678")).status_code == 201
+    assert api.register(b, body("138 0000 5679", VISIT)).status_code == 201
+
+
+def test_a_masked_registration_just_after_a_matching_full_number_is_refused(api, clock):
+    """The full-number registration may still be deciding for 30 s after it
+    noted itself on the mask; the masked one is refused meanwhile."""
+    channel, other = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    assert api.register(channel, body("138 0000 5678", VISIT)).status_code == 201
+    clock.shift(29)
+    assert payload(api.register(other, masked()))["error"]["code"] == "MASKED_CLAIM_MATCH"
+
+
+def test_masked_and_full_body_rules(api):
+    channel = api.registrant(Source.CHANNEL)
+    both = {"customer": {"name": "王", "phone": "13812345678", "phone_masked": "138****5678"}}
+    r = api.register(channel, {**both, "visit_at": VISIT})
+    assert (r.status_code, payload(r)["error"]["code"]) == (400, "VALIDATION_ERROR")
+    neither = {"customer": {"name": "王"}, "visit_at": VISIT}
+    assert api.register(channel, neither).status_code == 400
+    for bad in ("138****567", "123****5678", "138***35678", "13812345678"):
+        r = api.register(channel, masked(bad))
+        assert (r.status_code, payload(r)["error"]["code"]) == (400, "INVALID_PHONE"), bad
+    assert api.register(channel, masked("+86 138-****-5678")).status_code == 201
+
+
+def test_retried_masked_registration_replays_and_is_held_once(api):
+    channel = api.registrant(Source.CHANNEL)
+    first = api.register(channel, masked(), key="m-1")
+    again = api.register(channel, masked(), key="m-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.body == again.body
+    assert api.register(channel, masked(), key="m-2").status_code == 409
+
+
+def test_masked_channel_claim_resolved_at_arrival_is_protected_from_registration(api, clock):
+    """R-PROT-2: once the number is known and the surname matches, the claim
+    is the channel's 60-day protection, counted from its registration."""
+    floor = Floor(api)
+    channel, other = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    rid = payload(api.register(channel, masked()))["registration_id"]
+    clock.shift(3600)
+    floor.arrive(phone="13812345678", name="王小明")
+    doc = payload(api.get(channel, f"/v1/registrations/{rid}"))
+    assert doc["status"] == "protected"
+    assert doc["protection"] == {
+        "ordinal": 1,
+        "starts_at": "2026-11-27T10:00:00+08:00",
+        "ends_at": "2027-01-26T10:00:00+08:00",
+    }
+    r = api.register(other, body(visit_at="2026-11-27T10:30:00+08:00"))
+    assert payload(r)["error"]["code"] == "DUPLICATE_LIVE_CLAIM"
+    clock.shift(60)
+    events = payload(api.get(channel, "/v1/events"))["data"]
+    assert [e["type"] for e in events] == ["registration.protected"]
+
+
+def test_masked_claim_is_not_resolved_to_another_surname(api, clock):
+    floor = Floor(api)
+    channel = api.registrant(Source.CHANNEL)
+    rid = payload(api.register(channel, masked()))["registration_id"]
+    floor.arrive(phone="13812345678", name="李女士")
+    assert payload(api.get(channel, f"/v1/registrations/{rid}"))["status"] == "provisional"
+    clock.move_to("2026-11-28T10:00:00+08:00")
+    assert payload(api.get(channel, f"/v1/registrations/{rid}"))["status"] == "lapsed"
+
+
+def test_masked_claim_is_resolved_at_sign_in(api):
+    floor = Floor(api)
+    channel = api.registrant(Source.CHANNEL)
+    rid = payload(api.register(channel, masked()))["registration_id"]
+    visit = floor.arrive()
+    r = floor.assistant.post(
+        f"/v1/visits/{visit['id']}/sign-ins",
+        {"households": [{"name": "王先生", "phone": "138 1234 5678"}]},
+    )
+    assert r.status_code in (200, 201), r.body
+    assert payload(api.get(channel, f"/v1/registrations/{rid}"))["status"] == "protected"
+
+
+def test_masked_claim_over_the_recommendation_limit_lapses_at_its_visit(api, clock):
+    """R-PROT-1 is counted on the customer the mask turned out to be."""
+    floor = Floor(api)
+    a, b, c = (api.registrant(Source.CHANNEL) for _ in range(3))
+    assert api.register(a, body(visit_at=VISIT)).status_code == 201
+    clock.move_to("2027-01-26T10:00:00+08:00")
+    assert api.register(b, body(visit_at="2027-01-26T09:00:00+08:00")).status_code == 201
+    clock.move_to("2027-02-25T10:00:00+08:00")
+    rid = payload(api.register(c, masked(visit_at="2027-02-25T09:00:00+08:00")))["registration_id"]
+    floor.arrive(phone="13812345678", name="王先生")
+    assert payload(api.get(c, f"/v1/registrations/{rid}"))["status"] == "lapsed"
+    clock.shift(60)
+    events = payload(api.get(c, "/v1/events"))["data"]
+    assert [e["type"] for e in events] == ["registration.lapsed"]
+
+
+@pytest.mark.parametrize("source", [Source.DISTRIBUTION])
+def test_masked_distribution_hold_keeps_its_r_reg_3_window(api, source):
+    agency = api.registrant(source)
+    r = api.register(agency, masked(visit_at="2026-11-27T12:00:00+08:00"))
+    assert r.status_code == 201
+    assert payload(r)["visit_window"] == {
+        "opens_at": "2026-11-27T10:30:00+08:00",
+        "closes_at": "2026-11-28T10:00:00+08:00",
+    }
