@@ -1,6 +1,7 @@
 """Operator commands against a stage's tables.
 
     .venv/bin/python scripts/admin.py create-tables
+    .venv/bin/python scripts/admin.py note-customers-on-masks   # once, after deploying 隐号报备
     .venv/bin/python scripts/admin.py create-registrant --kind channel --name "渠道甲"
     .venv/bin/python scripts/admin.py rotate-registrant-secret reg_...
     .venv/bin/python scripts/admin.py seal-registrant-secrets
@@ -47,6 +48,7 @@ from chalicelib.rules.staff import Role
 from chalicelib.services import container
 from chalicelib.services.floor.daily_report import as_csv
 from chalicelib.services.people import brokers, registrants, staff
+from chalicelib.services.registration.resolution import note_customers_on_masks
 from chalicelib.services.views import local_iso
 from chalicelib.settings import SettingsError, settings
 from chalicelib.store import create_tables, store
@@ -60,6 +62,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="admin", description="Operator commands.")
     commands = p.add_subparsers(dest="command", required=True)
     commands.add_parser("create-tables", help="create the stage's tables where missing")
+    commands.add_parser(
+        "note-customers-on-masks",
+        help="once after deploying masked registration: note stored customers on their masks",
+    )
     create = commands.add_parser("create-registrant", help="issue a registrant and its secret")
     create.add_argument("--kind", required=True, choices=[k.value for k in registrants.KINDS])
     create.add_argument("--name", required=True)
@@ -139,6 +145,8 @@ def run(args: argparse.Namespace, now: datetime) -> Any:  # noqa: PLR0911, PLR09
     if command == "create-tables":
         create_tables()
         return "tables ready"
+    if command == "note-customers-on-masks":
+        return {"noted": note_customers_on_masks(store(), settings())}
     if command == "create-registrant":
         r = registrants.create_registrant(store(), Source(args.kind), args.name, now)
         return {"id": r.registrant_id, "kind": r.kind.value, "name": r.name, "secret": r.secret}

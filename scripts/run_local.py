@@ -292,6 +292,11 @@ def prepare(base_url: str, endpoint: str) -> tuple[dict[str, Any], bool]:
     seeded = demo is None or store().get_registrant(demo["registrants"][0]["id"]) is None
     if seeded:
         demo = seed(base_url, history=True)
+    else:  # data kept from before masked registration (decision 0013): repeatable
+        from chalicelib.services.registration.resolution import note_customers_on_masks
+        from chalicelib.settings import settings
+
+        note_customers_on_masks(store(), settings())
     assert demo is not None
     demo.update(base_url=base_url, dynamodb_endpoint=endpoint)
     DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)

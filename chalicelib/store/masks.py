@@ -11,7 +11,7 @@ other: never both win.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -100,6 +100,18 @@ class MaskMethods:
     ) -> None:
         """The masked claim now lives on ``customer_key``: the mask is free."""
         self._end_hold(mask_key, registration_id, MaskItem.resolved_to.set(customer_key), now)
+
+    def note_customer(self, mask_key: str, customer_key: str) -> None:
+        """The customer is one of the mask's (the one-off backfill of the
+        customers stored before masks were kept: unconditional, repeatable)."""
+        with unavailable_on_outage():
+            MaskItem(mask_key=mask_key).update(actions=[MaskItem.customers.add({customer_key})])
+
+    def customer_phones(self) -> Iterator[tuple[str, str]]:
+        """(key, phone) of every stored customer: one Scan, for the backfill."""
+        with unavailable_on_outage():
+            for item in CustomerItem.scan(attributes_to_get=["customer_key", "phone"]):
+                yield item.customer_key, item.phone
 
     def customers_by_key(self, keys: list[str]) -> list[Customer]:
         """The stored customers among ``keys``, in one consistent batch read."""

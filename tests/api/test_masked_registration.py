@@ -185,3 +185,22 @@ def test_masked_distribution_hold_keeps_its_r_reg_3_window(api, source):
         "opens_at": "2026-11-27T10:30:00+08:00",
         "closes_at": "2026-11-28T10:00:00+08:00",
     }
+
+
+def test_customers_stored_before_masks_were_kept_are_noted_by_the_backfill(api, clock):
+    """A store that held customers before masked registration: its customers
+    are on no mask until `admin.py note-customers-on-masks` runs; after it, a
+    masked registration matching a live claim is refused."""
+    from chalicelib.services.registration.resolution import note_customers_on_masks
+    from chalicelib.settings import settings
+    from chalicelib.store.models import MaskItem
+
+    first, second = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    assert api.register(first, body(visit_at=VISIT)).status_code == 201
+    for item in MaskItem.scan():
+        item.delete()  # as before masks were kept
+    clock.shift(60)
+    assert note_customers_on_masks(api.store, settings()) == 1
+    assert note_customers_on_masks(api.store, settings()) == 1  # repeatable
+    r = api.register(second, masked())
+    assert payload(r)["error"]["code"] == "MASKED_CLAIM_MATCH"
