@@ -6,8 +6,10 @@ never both decide, whatever phones their bodies name (docs/decisions/0007).
 
 Requests to the store per registration of a new customer by a registrant
 this instance has seen in the last 10 s (see docs/benchmarks.md): accepted 4
-(the key's conditional PutItem, the customer's conditional PutItem, one
-BatchWriteItem of the records, the day's count), refused 4, replayed 1.
+(the key's conditional PutItem, the note on the number's mask, the customer's
+conditional PutItem, one BatchWriteItem of the records), refused 4 (the
+same, the customer's write failing), replayed 1. A masked registration
+(隐号报备, decision 0013) holds the mask instead of claiming a customer.
 """
 
 from __future__ import annotations
