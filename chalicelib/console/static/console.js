@@ -76,6 +76,7 @@
     NOT_FOUND: "没有找到这条记录。",
     METHOD_NOT_ALLOWED: "不支持这项操作。",
     DUPLICATE_LIVE_CLAIM: "该客户已有有效的报备保护，本次报备不成立。",
+    MASKED_CLAIM_MATCH: "号码前3后4位与一条有效报备相符（隐号报备），本次报备不成立，请到访时申请判客。",
     RECOMMENDATION_LIMIT: "该客户已被推荐两次，不再接受推荐。",
     REGISTRATION_TOO_LATE: "已超过报备时限；补录须先经销售经理批准。",
     TOO_CLOSE_TO_VISIT: "距到访不足 30 分钟，分销报备不成立。",
@@ -693,6 +694,7 @@
     const stayed = yesterday.data.filter((v) => !v.departed_at);
     const arrival = form("登记到访（询客后）", [
       input("客户手机号", { name: "phone", type: "tel", inputmode: "tel", autocomplete: "off" }, "客户愿意留下时填写，任意格式均可"),
+      input("姓名", { name: "name", maxlength: 64, autocomplete: "off" }, "填写姓名可匹配隐号报备"),
       input("来访人数", { name: "party_size", type: "number", min: 1, max: 50, value: 1, required: true }),
       // unticked: ticking it says the script was done (R-FINE-2 rests on it)
       checkbox("已完成标准询客话术", { name: "greeted" }),
@@ -703,6 +705,8 @@
         party_size: Number(data.get("party_size")),
         greeted: data.get("greeted") === "on",
         phone: trim(data, "phone"),
+        // with the phone only: it resolves a masked registration (隐号报备)
+        name: trim(data, "phone") ? trim(data, "name") : undefined,
         accompanied_by: trim(data, "accompanied_by"),
         led_in_by: trim(data, "led_in_by"),
       };

@@ -28,6 +28,7 @@
   ];
   const REFUSALS = {
     DUPLICATE_LIVE_CLAIM: "重复报备（已有有效保护）",
+    MASKED_CLAIM_MATCH: "隐号报备号码相符",
     RECOMMENDATION_LIMIT: "已推荐满两次",
     REGISTRATION_TOO_LATE: "超过报备时限",
     TOO_CLOSE_TO_VISIT: "距到访不足 30 分钟",
