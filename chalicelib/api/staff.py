@@ -20,6 +20,7 @@ from chalicelib.services.container import (
     pool,
     portfolio,
     registrations,
+    visits,
 )
 from chalicelib.services.registration.registrations import check_json
 from chalicelib.settings import settings
@@ -110,6 +111,21 @@ def look_up_customer() -> Response:
     request = webhook_request()
     check_json(request)
     return json_response(lookups().look_up(caller, request.body, now()), 200)
+
+
+@people.route("/v1/masked-claims/resolutions", methods=["POST"], content_types=ANY_TYPE)
+@answers
+def resolve_masked_claim() -> Response:
+    """隐号报备 (decision 0013): the visitor's phone and name resolve the
+    masked registration holding the number's mask, if the surname matches."""
+    from chalicelib.services.floor.lookup import resolution_view  # noqa: PLC0415
+
+    caller = staff_member(frozenset({Role.FRONT_DESK, Role.CHANNEL_ASSISTANT}))
+    request = webhook_request()
+    check_json(request)
+    at = now()
+    resolution = visits().resolve_masked(caller, request.body, at)
+    return json_response(resolution_view(resolution, lookups(), at), 200)
 
 
 # -- the reclaim pool and deals (R-RECLAIM-1) ------------------------------------

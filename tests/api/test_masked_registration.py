@@ -204,3 +204,47 @@ def test_customers_stored_before_masks_were_kept_are_noted_by_the_backfill(api, 
     assert note_customers_on_masks(api.store, settings()) == 1  # repeatable
     r = api.register(second, masked())
     assert payload(r)["error"]["code"] == "MASKED_CLAIM_MATCH"
+
+
+def test_the_channel_assistant_sees_the_masked_claim_waiting_on_this_number(api):
+    floor = Floor(api)
+    channel = api.registrant(Source.CHANNEL, name="渠道甲")
+    rid = payload(api.register(channel, masked()))["registration_id"]
+    r = floor.assistant.post("/v1/customer-lookups", {"phone": "138 1234 5678"})
+    waiting = payload(r)["masked_claim"]
+    assert (waiting["registration_id"], waiting["holder_name"]) == (rid, "渠道甲")
+    assert (waiting["status"], waiting["surname"]) == ("provisional", "王")
+    assert waiting["until"] == "2026-11-28T10:00:00+08:00"
+    other = floor.assistant.post("/v1/customer-lookups", {"phone": "138 1234 0000"})
+    assert payload(other)["masked_claim"] is None
+    desk = payload(floor.desk.post("/v1/customer-lookups", {"phone": "13812345678"}))
+    assert desk == {"known": True, "call": "channel_assistant", "consultant": None}
+
+
+def test_the_channel_assistant_resolves_a_masked_claim_by_phone_and_name(api):
+    floor = Floor(api)
+    channel = api.registrant(Source.CHANNEL)
+    rid = payload(api.register(channel, masked()))["registration_id"]
+    path = "/v1/masked-claims/resolutions"
+    differs = payload(floor.assistant.post(path, {"phone": "13812345678", "name": "李"}))
+    assert (differs["outcome"], differs["claim"]["registration_id"]) == ("surname_differs", rid)
+    done = floor.assistant.post(path, {"phone": "13812345678", "name": "王小明"})
+    assert done.status_code == 200
+    assert payload(done)["outcome"] == "resolved"
+    assert payload(done)["claim"]["status"] == "protected"
+    again = payload(floor.assistant.post(path, {"phone": "13812345678", "name": "王小明"}))
+    assert again["outcome"] == "none"  # resolved before: the mask holds nothing now
+    assert payload(api.get(channel, f"/v1/registrations/{rid}"))["status"] == "protected"
+    lookup = payload(floor.assistant.post("/v1/customer-lookups", {"phone": "13812345678"}))
+    assert [c["registration_id"] for c in lookup["live_claims"]] == [rid]
+    assert lookup["masked_claim"] is None
+    assert "registration.resolved" in [e["action"] for e in lookup["history"]]
+
+
+def test_only_the_front_desk_and_the_channel_assistant_resolve(api):
+    floor = Floor(api)
+    doc = {"phone": "13812345678", "name": "王"}
+    assert floor.manager.post("/v1/masked-claims/resolutions", doc).status_code == 403
+    assert floor.desk.post("/v1/masked-claims/resolutions", doc).status_code == 200
+    bad = floor.desk.post("/v1/masked-claims/resolutions", {"phone": "12345", "name": "王"})
+    assert payload(bad)["error"]["code"] == "INVALID_PHONE"

@@ -13,11 +13,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from chalicelib.rules.claims import Claim, Customer, Source
+from chalicelib.rules.masked import MaskedClaim
 from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.staff import Role, Staff
 from chalicelib.services.floor.appeals import Appeals
 from chalicelib.services.registration.intake import mobile, validated
 from chalicelib.services.registration.registrations import customer_subject
+from chalicelib.services.registration.resolution import MaskResolution, Resolution
 from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
@@ -39,8 +41,9 @@ class Lookups:
         key = customer_key(phone, self._settings.phone_hmac_key)
         customer = self._store.get_customer(key) or Customer()
         live = customer.live_claim(now)
+        pending = MaskResolution(self._store, self._settings).pending(phone, now)
         if caller.role is Role.FRONT_DESK:
-            return self._front_desk(customer, live)
+            return self._front_desk(customer, live, pending)
         return {
             "phone_masked": mask_phone(phone),
             "known": bool(customer.claims),
@@ -62,10 +65,23 @@ class Lookups:
             ],
             # the appeals of its 判客 decisions, with their state (decision 0012)
             "appeals": Appeals(self._store, self._settings).of_customer(key),
+            # a masked registration whose mask this number matches, waiting for
+            # the visit to resolve it (decision 0013)
+            "masked_claim": self._masked(pending, now) if pending else None,
         }
 
-    def _front_desk(self, customer: Customer, live: Claim | None) -> dict[str, Any]:
+    def claim_view(self, claim: Claim, now: datetime) -> dict[str, Any]:
+        return self._claim(claim, now, named=True)
+
+    def _masked(self, masked: MaskedClaim, now: datetime) -> dict[str, Any]:
+        return {**self._claim(masked.claim, now, named=True), "surname": masked.surname}
+
+    def _front_desk(
+        self, customer: Customer, live: Claim | None, pending: MaskedClaim | None
+    ) -> dict[str, Any]:
         """Known or not, and whom to call: nothing about who holds the claim."""
+        if live is None and pending is not None:
+            return {"known": True, "call": "channel_assistant", "consultant": None}
         if live is None:
             return {
                 "known": bool(customer.claims),
@@ -103,6 +119,21 @@ class Lookups:
             return broker.name if broker else None
         registrant = self._store.get_registrant(claim.registrant_id)
         return registrant.name if registrant else None
+
+
+def resolution_view(resolution: Resolution, lookups: Lookups, now: datetime) -> dict[str, Any]:
+    """What a resolution did, for the channel assistant (names the holder)."""
+    claim = resolution.claim
+    refusal = resolution.refusal
+    return {
+        "outcome": resolution.outcome,
+        "claim": lookups.claim_view(claim, now) if claim else None,
+        "refusal": (
+            {"code": refusal.code, "rule": refusal.rule, "message": refusal.message}
+            if refusal
+            else None
+        ),
+    }
 
 
 def _phone(raw: bytes) -> str:

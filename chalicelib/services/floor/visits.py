@@ -46,7 +46,7 @@ from chalicelib.services.registration.intake import (
     validated,
 )
 from chalicelib.services.registration.registrations import valid_idempotency_key
-from chalicelib.services.registration.resolution import MaskResolution
+from chalicelib.services.registration.resolution import MaskResolution, Resolution
 from chalicelib.services.views import visit_view
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
@@ -202,6 +202,14 @@ class Visits:
 
         visit, _ = self._change(visit_id, depart, now)
         return visit_view(visit, now, self._zone)
+
+    def resolve_masked(self, caller: Staff, raw: bytes, now: datetime) -> Resolution:
+        """隐号报备 (decision 0013): the visitor's number and name, typed by the
+        front desk or the channel assistant, resolve the masked registration
+        holding the number's mask if the surname matches. Repeatable."""
+        told = validated(_Household, raw)
+        phone = mobile(told.phone, "phone")
+        return self._masks.resolve(phone, told.name, caller.staff_id, now)
 
     # -- reads ------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ safe to redo, so a crash anywhere is healed by the next arrival or sign-in.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.observability import count, logger
@@ -26,6 +26,17 @@ from chalicelib.settings import Settings
 from chalicelib.store import Store
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What a resolution did: ``resolved``, ``refused`` (by ``refusal``: the
+    masked registration lapsed), ``surname_differs`` (nothing changed) or
+    ``none`` (no masked claim holds the number's mask)."""
+
+    outcome: str
+    claim: Claim | None = None
+    refusal: Refusal | None = None
+
+
 class MaskResolution:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store = store
@@ -33,13 +44,20 @@ class MaskResolution:
         self._policy = settings.policy
         self._customers = Customers(store, settings.policy)
 
-    def resolve(self, phone: str, name: str, actor: str, now: datetime) -> Claim | None:
-        """The masked claim resolved to this customer, if one holds the
-        number's mask under this surname (None otherwise)."""
-        mask_key = customer_key(mask_phone(phone), self._settings.phone_hmac_key)
+    def pending(self, phone: str, now: datetime) -> MaskedClaim | None:
+        """The masked claim holding this number's mask, if any (for 判客)."""
+        masked = self._store.get_mask(self._mask_key(phone)).masked
+        return masked if masked is not None and masked.holds(now) else None
+
+    def resolve(self, phone: str, name: str, actor: str, now: datetime) -> Resolution:
+        """Resolve the masked claim holding the number's mask to this
+        customer, if its surname is ``name``'s."""
+        mask_key = self._mask_key(phone)
         masked = self._store.get_mask(mask_key).masked
-        if masked is None or not masked.holds(now) or surname_of(name) != masked.surname:
-            return None
+        if masked is None or not masked.holds(now):
+            return Resolution("none")
+        if surname_of(name) != masked.surname:
+            return Resolution("surname_differs", masked.claim)
         key = customer_key(phone, self._settings.phone_hmac_key)
         outcome: list[Claim | Refusal | None] = [None]
 
@@ -57,12 +75,16 @@ class MaskResolution:
             self._store.resolve_mask(mask_key, claim.registration_id, key, now)
             count("MaskedClaimResolved", source=claim.source.value)
             logger.info("masked claim resolved", extra={"registration_id": claim.registration_id})
-            return claim
+            return Resolution("resolved", claim)
         refusal = outcome[0]
         if isinstance(refusal, Refusal):
             self._refused(masked, refusal, key, actor, now)
             self._store.withdraw_mask(mask_key, masked.claim.registration_id, now)
-        return None
+            return Resolution("refused", masked.claim, refusal)
+        return Resolution("none")
+
+    def _mask_key(self, phone: str) -> str:
+        return customer_key(mask_phone(phone), self._settings.phone_hmac_key)
 
     def _record(
         self, masked: MaskedClaim, claim: Claim, key: str, actor: str, now: datetime
