@@ -627,6 +627,8 @@ def test_make_run_grants_a_raced_phone_once_and_keeps_every_registration_over_a_
         assert sum(len(w) for w in won.values()) == ROUNDS
         before = {who.registrant_id: _registrations_of(stack.port, who) for who in racers}
         assert before == won
+        masked_race_over_http(stack.port, racers[:4])
+        won = {who.registrant_id: _registrations_of(stack.port, who) for who in racers}
         # the jobs ran at start-up, through the deployed handlers
         stack.wait_for("[schedules] job monthly_reclaim ran (at start-up")
         assert "[schedules] job expiry_sweep ran (at start-up" in stack.output
@@ -658,6 +660,51 @@ def test_make_run_grants_a_raced_phone_once_and_keeps_every_registration_over_a_
         )
     finally:
         fresh.stop()
+
+
+def masked_race_over_http(port: int, racers: list[Any], rounds: int = ROUNDS) -> None:
+    """隐号报备 (decision 0013) on the real stack: each round two channels
+    send a fresh number's mask and two send the number, released together.
+    Exactly one of the four wins; the others are refused by R-DUP-1."""
+    outcomes: list[list[int]] = [[] for _ in range(rounds)]
+    codes: set[str | None] = set()
+    barrier = threading.Barrier(len(racers))
+    failures: list[BaseException] = []
+
+    def race(i: int, who: Any) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            for round_ in range(rounds):
+                number = f"136{round_:08d}"
+                customer = (
+                    {"phone_masked": f"{number[:3]}****{number[-4:]}"}
+                    if i % 2
+                    else {"phone": number}
+                )
+                visit = datetime.now(UTC).replace(microsecond=0).isoformat()
+                raw = encode({"customer": {"name": "王先生", **customer}, "visit_at": visit})
+                headers = signed_headers(who, raw)
+                barrier.wait(timeout=60)
+                status, answer = _call(connection, "POST", "/v1/registrations", raw, headers)
+                outcomes[round_].append(status)
+                if status != 201:
+                    codes.add((answer or {}).get("error", {}).get("code"))
+        except BaseException as failure:
+            failures.append(failure)
+            barrier.abort()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race, args=(i, who)) for i, who in enumerate(racers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [], failures
+    doubles = [n for n, got in enumerate(outcomes) if got.count(201) != 1]
+    assert doubles == [], f"masked race: rounds without exactly one winner: {doubles}"
+    assert codes <= {"MASKED_CLAIM_MATCH", "DUPLICATE_LIVE_CLAIM"}, codes
+    assert "MASKED_CLAIM_MATCH" in codes  # the two kinds met on the mask
 
 
 def _reset(home: Path) -> subprocess.CompletedProcess[str]:
