@@ -182,6 +182,8 @@ def test_the_audit_trail_has_no_route_that_writes_it(api):
         ("PUT", "/v1/registrants/{registrant_id}/endpoint"),
         ("DELETE", "/v1/registrants/{registrant_id}/endpoint"),
         ("POST", "/v1/registrants/{registrant_id}/deliveries/{delivery_id}/replay"),
+        # 隐号报备 (decision 0013): resolves a masked claim; appends, never edits
+        ("POST", "/v1/masked-claims/resolutions"),
     }
     _, assistant = token(api, Role.CHANNEL_ASSISTANT)
     before = AuditItem.count()
