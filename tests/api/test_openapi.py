@@ -1007,6 +1007,16 @@ REQUESTS = [
     ({"customer": {"name": "a", "phone": "13800000019"}, "visit_at": "2026-11-27T09:30:00"}, False),
     ({"customer": {"name": "a", "phone": "13800000020"}, "visit_at": 1795000000}, False),
     ([], False),
+    # 隐号报备 (docs/decisions/0013): exactly one of phone and phone_masked
+    ({"customer": {"name": "a", "phone_masked": "138****0022"}}, True),
+    ({"customer": {"name": "a", "phone_masked": "+86 138-****-0023"}}, True),
+    ({"customer": {"name": "a", "phone": "13800000024", "phone_masked": "138****0024"}}, False),
+    ({"customer": {"name": "a", "phone": "13800000025", "phone_masked": None}}, True),
+    ({"customer": {"name": "a", "phone": None, "phone_masked": "138****0026"}}, True),
+    ({"customer": {"name": "a", "phone": None, "phone_masked": None}}, False),
+    ({"customer": {"name": "a", "phone_masked": 1380000028}}, False),
+    ({"customer": {"name": "a", "phone_masked": ""}}, False),
+    ({"customer": {"name": "a", "phone_masked": "1" * 33}}, False),
 ]
 
 
