@@ -93,13 +93,20 @@ class MaskMethods:
     def withdraw_mask(self, mask_key: str, registration_id: str, now: datetime) -> None:
         """A masked claim that found a live claim after holding the mask lets
         it go (it never held: its request is refused)."""
-        self._end_hold(mask_key, registration_id, MaskItem.withdrawn.set(True), now)
+        self._end_hold(mask_key, registration_id, [MaskItem.withdrawn.set(True)], now)
 
     def resolve_mask(
         self, mask_key: str, registration_id: str, customer_key: str, now: datetime
     ) -> None:
-        """The masked claim now lives on ``customer_key``: the mask is free."""
-        self._end_hold(mask_key, registration_id, MaskItem.resolved_to.set(customer_key), now)
+        """The masked claim now lives on ``customer_key``: the mask is free,
+        and the customer is one of the mask's (a later masked registration
+        sees its live claim)."""
+        self._end_hold(
+            mask_key,
+            registration_id,
+            [MaskItem.resolved_to.set(customer_key), MaskItem.customers.add({customer_key})],
+            now,
+        )
 
     def note_customer(self, mask_key: str, customer_key: str) -> None:
         """The customer is one of the mask's (the one-off backfill of the
@@ -120,12 +127,14 @@ class MaskMethods:
         found = self._batch_get([CustomerItem(customer_key=k) for k in keys])
         return [customer_from_item(i) for i in found if i is not None]
 
-    def _end_hold(self, mask_key: str, registration_id: str, action: Any, now: datetime) -> None:
+    def _end_hold(
+        self, mask_key: str, registration_id: str, actions: list[Any], now: datetime
+    ) -> None:
         item = MaskItem(mask_key=mask_key)
         try:
             with unavailable_on_outage():
                 item.update(
-                    actions=[action, MaskItem.held_until.remove(), MaskItem.updated_at.set(now)],
+                    actions=[*actions, MaskItem.held_until.remove(), MaskItem.updated_at.set(now)],
                     condition=MaskItem.claim.registration_id == registration_id,
                 )
         except UpdateError as exc:

@@ -248,3 +248,15 @@ def test_only_the_front_desk_and_the_channel_assistant_resolve(api):
     assert floor.desk.post("/v1/masked-claims/resolutions", doc).status_code == 200
     bad = floor.desk.post("/v1/masked-claims/resolutions", {"phone": "12345", "name": "王"})
     assert payload(bad)["error"]["code"] == "INVALID_PHONE"
+
+
+def test_a_second_masked_registration_after_a_resolution_is_refused(api, clock):
+    """The resolved customer is one of the mask's: its live claim refuses the
+    next masked registration of the mask (found by a helper's review)."""
+    floor = Floor(api)
+    first, second = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    assert api.register(first, masked()).status_code == 201
+    floor.arrive(phone="13812345678", name="王小明")
+    clock.shift(120)
+    r = api.register(second, masked(visit_at="2026-11-27T10:01:00+08:00"))
+    assert payload(r)["error"]["code"] == "MASKED_CLAIM_MATCH"

@@ -74,6 +74,7 @@ def test_resolving_frees_the_mask_and_names_the_customer(store):
     store.resolve_mask("m1", "rg_m1", "k9", NOW)
     mask = store.get_mask("m1")
     assert mask.masked.resolved_to == "k9"
+    assert mask.customers == {"k9"}
     assert not mask.masked.holds(NOW)
     assert store.note_full_registration("m1", "k1", NOW)
 
