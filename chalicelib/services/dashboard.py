@@ -1,9 +1,12 @@
-"""The managers' 看板: today and the last days, from counts kept as things
-happen (services/tallies.py, docs/decisions/0009), never from the period's
-records. Its requests: one Query per day of registration outcomes, one each
-for the floor, the protections ending, the pool and the fines, today's
-visits, and the names of the recommenders (two scans) — whatever the number
-of registrations, visits or fines behind them."""
+"""The managers' 看板: today and the last days. The registration outcomes
+are counted from each day's audit entries (the audit trail's ``by_day``
+index, exact); the rest from counts kept as things happen
+(services/tallies.py, docs/decisions/0009), never from the period's records.
+Its requests: one Query per day of registration outcomes (more pages only
+past a few thousand outcomes a day), one each for the floor, the protections
+ending, the pool and the fines, today's visits, and the names of the
+recommenders (two scans) — whatever the number of registrations, visits or
+fines behind them."""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ from chalicelib.errors import validation_error as invalid
 from chalicelib.rules.fines import Status
 from chalicelib.rules.localtime import local_date
 from chalicelib.services import tallies
-from chalicelib.services.registration.outcomes import outcomes_scope
 from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
@@ -53,7 +55,7 @@ class Dashboard:
         refused: dict[str, list[int]] = {}
         rules: Counter[tuple[str, str]] = Counter()
         for i, day in enumerate(days):
-            for name, n in self._store.counts(outcomes_scope(day)).items():
+            for name, n in self._store.outcome_counts(day).items():
                 claimant, outcome, *why = name.split("#")
                 row = accepted if outcome == "accepted" else refused
                 row.setdefault(claimant, [0] * len(days))[i] += n

@@ -2,11 +2,12 @@
 
 A request's count is written by the request that won the conditional write
 it counts (a retry finds the change made and counts nothing), after that
-write, and is best-effort like the registration outcomes: a count that
-cannot be written is logged, never failed. A job's counts are exact: counted
-once per thing (``add_count_once``) before the job's own write, or put whole
-(snapshots), so a run that dies anywhere and runs again ends as one that
-never died.
+write, and is best-effort: a count that cannot be written is logged, never
+failed. A job's counts are exact: counted once per thing (``add_count_once``)
+before the job's own write, or put whole (snapshots), so a run that dies
+anywhere and runs again ends as one that never died. (The registration
+outcomes are not kept here: they are counted from the audit trail,
+store/floor.py ``outcome_counts``.)
 
 - ``fines``   ``<month>#<status>`` and ``<month>#<status>#yuan``: a fine's
               local month; a status change moves it from one to the other.

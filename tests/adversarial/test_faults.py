@@ -12,12 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.phone import customer_key
+from chalicelib.rules.staff import Role
 from chalicelib.settings import settings
+from chalicelib.store.models import CounterItem
 from tests.adversarial.faults import SERVER_ERROR, THROTTLE, Faults
-from tests.api.floor_support import Floor
+from tests.api.floor_support import Floor, person
 from tests.conftest import payload
 from tests.support import body, empty_tables, shanghai
 
@@ -64,20 +67,28 @@ def assert_one_protection_and_the_same_answer(api: Any, channel: Any, answer: An
     assert (again.status_code, payload(again)) == (201, payload(answer))
 
 
+def reported(api: Any) -> dict[str, int]:
+    """The day's totals in the daily channel report (R-REG-2), as the sales admin reads them."""
+    admin = person(api, Role.SALES_ADMIN)
+    report = payload(admin.get("/v1/reports/daily?date=2026-11-27"))
+    return {k: report["totals"][k] for k in ("accepted", "refused")}
+
+
 def registration_calls(api: Any, faults: Faults) -> int:
-    """The calls of a registration up to its answer: all but the day's count
-    for the daily report, made after the answer is stored (see below)."""
+    """The calls of a registration, up to its answer: the last one writes its
+    records with the audit entry the daily report counts."""
     channel = api.registrant(Source.CHANNEL)
     n = calls_made(faults, lambda: api.register(channel, body(phone=PHONE, visit_at=VISIT_AT)))
-    assert faults.calls[-1] == "UpdateItem"  # the day's count
+    assert faults.calls[-1] == "BatchWriteItem"  # the records and the audit entry
     empty_tables()
-    return n - 1
+    return n
 
 
 @pytest.mark.parametrize("fault", [THROTTLE, SERVER_ERROR], ids=["throttled", "5xx"])
 def test_an_outage_from_any_call_of_a_registration_on(api, faults, clock, fault):
     """R-DUP-1 under failure: wherever the outage starts, 503 with
-    Retry-After, and the retry completes exactly one protection."""
+    Retry-After, and the retry completes exactly one protection, counted
+    once in the day's report (R-REG-2)."""
     calls = registration_calls(api, faults)
     assert calls >= 2
     for k in range(1, calls + 1):
@@ -93,11 +104,13 @@ def test_an_outage_from_any_call_of_a_registration_on(api, faults, clock, fault)
         clock.shift(timedelta(seconds=wait))
         done = api.register(channel, body(phone=PHONE, visit_at=VISIT_AT), key="k-1")
         assert_one_protection_and_the_same_answer(api, channel, done)
+        assert reported(api) == {"accepted": 1, "refused": 0}, k
 
 
 def test_a_lost_reply_on_any_call_of_a_registration(api, faults, clock):
     """The write committed, its answer never came back: the retry with the
-    same key gets one protection, never two, and then always the same answer."""
+    same key gets one protection, never two, and then always the same
+    answer; the day's report counts it once (R-REG-2)."""
     calls = registration_calls(api, faults)
     for k in range(1, calls + 1):
         empty_tables()
@@ -108,22 +121,30 @@ def test_a_lost_reply_on_any_call_of_a_registration(api, faults, clock):
         clock.shift(timedelta(seconds=retry_after(failed)))
         done = api.register(channel, body(phone=PHONE, visit_at=VISIT_AT), key="k-1")
         assert_one_protection_and_the_same_answer(api, channel, done)
+        assert reported(api) == {"accepted": 1, "refused": 0}, k
 
 
-@pytest.mark.parametrize("fault", [THROTTLE, SERVER_ERROR], ids=["throttled", "5xx"])
-def test_an_outage_at_the_days_count_leaves_the_decision_standing(api, faults, clock, fault):
-    """The day's count is written after the answer is stored: an outage there
-    answers the decision (201, one protection, replayed the same), and the
-    daily report is one short, with a warning saying so."""
-    calls = registration_calls(api, faults)
-    channel = api.registrant(Source.CHANNEL)
-    faults.outage_from(calls + 1, fault)
-    done = api.register(channel, body(phone=PHONE, visit_at=VISIT_AT), key="k-1")
-    faults.clear()
-    assert_one_protection_and_the_same_answer(api, channel, done)
-    floor = Floor(api)
-    report = payload(floor.admin.get("/v1/reports/daily?date=2026-11-27"))
-    assert report["totals"]["accepted"] == 0
+def test_the_daily_report_does_not_need_the_counters_table(api):
+    """R-REG-2: the day's outcomes are counted from the audit trail that
+    every registration writes with its records: with the counters table
+    down, registrations are answered and the report counts them."""
+    client = api.store._connection.client
+    asked: list[str] = []
+
+    def counters_down(request: Any, **_: Any) -> None:
+        if CounterItem.Meta.table_name.encode() in (request.body or b""):
+            asked.append(request.headers.get("X-Amz-Target", b"").decode())
+            raise EndpointConnectionError(endpoint_url="https://dynamodb (counters down)")
+
+    client.meta.events.register("before-send.dynamodb", counters_down, unique_id="counters")
+    try:
+        channel, rival = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+        assert api.register(channel, body(phone=PHONE, visit_at=VISIT_AT)).status_code == 201
+        assert api.register(rival, body(phone=PHONE, visit_at=VISIT_AT)).status_code == 409
+        assert reported(api) == {"accepted": 1, "refused": 1}
+    finally:
+        client.meta.events.unregister("before-send.dynamodb", unique_id="counters")
+    assert asked == []  # neither a registration nor the report asks it
 
 
 def decided_once(api: Any, visit_id: str) -> None:

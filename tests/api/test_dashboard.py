@@ -43,11 +43,10 @@ def board(floor: Floor, days: int = 30) -> dict[str, Any]:
 
 
 def register_at(api, clock, who, phone: str, local: str, key: str = "auto") -> Any:
-    """A channel's registration made at ``local`` (Shanghai) for a visit just before."""
+    """A channel's registration made at ``local`` (Shanghai) for a visit then."""
     clock.move_to(shanghai(local))
-    return api.register(
-        who, body(phone=phone, visit_at=f"{local.replace(' ', 'T')}:00+08:00"), key=key
-    )
+    visit_at = datetime.fromisoformat(local).isoformat() + "+08:00"
+    return api.register(who, body(phone=phone, visit_at=visit_at), key=key)
 
 
 def day_of(doc: dict[str, Any], series: list[int], day: str) -> int:
@@ -55,17 +54,21 @@ def day_of(doc: dict[str, Any], series: list[int], day: str) -> int:
 
 
 def test_registrations_per_registrant_per_local_day_accepted_and_refused_by_rule(api, clock, floor):
-    """R-REG-2's counts, by the Shanghai day: 23:50 and 00:10 are two days
-    (both 27 November in UTC); a retried request is counted once."""
+    """R-REG-2's counts, by the Shanghai day: 23:59:59 and 00:00 the next
+    day are two days (both 27 November in UTC); a retried request, accepted
+    or refused, is counted once, on the day it was decided."""
     east = api.registrant(Source.CHANNEL, name="东区渠道")
     west = api.registrant(Source.CHANNEL, name="西区渠道")
-    first = register_at(api, clock, east, "13800000001", "2026-11-27 23:50", key="east-1")
+    late = "2026-11-27 23:59:59"
+    first = register_at(api, clock, east, "13800000001", late, key="east-1")
     assert first.status_code == 201, first.body
-    same = body(phone="13800000001", visit_at="2026-11-27T23:50:00+08:00")
-    again = api.register(east, same, key="east-1")
-    assert again.status_code == 201  # the same request again: replayed, not decided
-    assert register_at(api, clock, west, "13800000001", "2026-11-27 23:55").status_code == 409
-    assert register_at(api, clock, east, "13800000002", "2026-11-28 00:10").status_code == 201
+    assert register_at(api, clock, west, "13800000001", late, key="west-1").status_code == 409
+    clock.move_to(shanghai("2026-11-28 00:00"))
+    same = body(phone="13800000001", visit_at="2026-11-27T23:59:59+08:00")
+    for who, key, status in ((east, "east-1", 201), (west, "west-1", 409)):
+        again = api.register(who, same, key=key)
+        assert again.status_code == status  # the same request again: replayed, not decided
+    assert register_at(api, clock, east, "13800000002", "2026-11-28 00:00").status_code == 201
 
     doc = board(floor)
     assert doc["today"] == "2026-11-28" and doc["days"][-1] == "2026-11-28"
@@ -81,7 +84,8 @@ def test_registrations_per_registrant_per_local_day_accepted_and_refused_by_rule
     assert doc["registrations"]["refusals"] == [
         {"rule": "R-DUP-1", "code": "DUPLICATE_LIVE_CLAIM", "count": 1}
     ]
-    assert sum(doc["registrations"]["accepted"]) == 2  # the retry added nothing
+    assert sum(doc["registrations"]["accepted"]) == 2  # the retries added nothing
+    assert sum(doc["registrations"]["refused"]) == 1
 
 
 def test_arrivals_and_judging_today_live_and_past_days_from_the_sweeps_snapshot(api, clock, floor):
@@ -204,8 +208,9 @@ def test_no_token_is_401_and_a_bad_period_is_400(api, floor):
 def test_the_cost_in_requests_is_the_same_for_2_and_for_40_registrations(
     api, clock, floor, requests
 ):
-    """Counts kept as they happen: 40 registrations, their refusals, visits
-    and fines over the period cost the dashboard no more requests than 2."""
+    """One Query per day of outcomes and counts kept as they happen: 40
+    registrations, their refusals, visits and fines over the period cost the
+    dashboard no more requests than 2."""
     channels = [api.registrant(Source.CHANNEL, name=f"渠道{i}") for i in range(2)]
 
     def busy(n: int, start: int) -> list[str]:

@@ -3,7 +3,7 @@ neither fake can drift from what the services rely on."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from pynamodb.exceptions import PutError
@@ -124,15 +124,52 @@ def test_a_registrant_is_kept_ten_seconds_for_signing_and_forgotten_when_written
 
 
 def test_counts_add_up_per_scope(store):
-    store.add_count("outcomes#2026-11-27", "reg_a#accepted")
-    store.add_count("outcomes#2026-11-27", "reg_a#accepted")
-    store.add_count("outcomes#2026-11-27", "reg_b#refused#R-DUP-1#DUPLICATE_LIVE_CLAIM", 3)
-    store.add_count("outcomes#2026-11-28", "reg_a#accepted")
-    assert store.counts("outcomes#2026-11-27") == {
+    store.add_count("fines", "2026-11#due")
+    store.add_count("fines", "2026-11#due")
+    store.add_count("fines", "2026-11#proposed", 3)
+    store.add_count("ending", "2026-11-28")
+    assert store.counts("fines") == {"2026-11#due": 2, "2026-11#proposed": 3}
+    assert store.counts("pool") == {}
+
+
+def outcome(at, entry_id, action, claimant, rule=None, code=None, day="2026-11-27"):
+    """A registration outcome as a registration writes it (R-REG-2)."""
+    return AuditEntry(
+        f"customer:{entry_id}",
+        entry_id,
+        at,
+        action,
+        "reg_a",
+        "req-1",
+        rule,
+        code,
+        day=day,
+        claimant=claimant,
+    )
+
+
+def test_the_days_outcomes_are_counted_per_claimant_from_the_audit_trail(store):
+    """R-REG-2: accepted per claimant, refused per claimant, rule and code; a
+    walk-in (no claimant) and another day's outcomes are not counted."""
+    refused = ("registration.refused", "reg_b", "R-DUP-1", "DUPLICATE_LIVE_CLAIM")
+    for entry in (
+        outcome(NOW, "au_1", "registration.accepted", "reg_a"),
+        outcome(NOW, "au_2", "registration.accepted", "reg_a"),
+        outcome(NOW, "au_3", *refused),
+        outcome(NOW, "au_4", *refused),
+        outcome(NOW, "au_5", "registration.refused", "reg_b", None, "NO_RULE"),
+        outcome(NOW, "au_6", "registration.accepted", None),  # a consultant's walk-in
+        outcome(NOW, "au_7", "registration.accepted", "reg_a", day="2026-11-28"),
+        audit(NOW, "au_8"),  # not an outcome: no day
+    ):
+        store.append_audit(entry)
+    assert store.outcome_counts(date(2026, 11, 27)) == {
         "reg_a#accepted": 2,
-        "reg_b#refused#R-DUP-1#DUPLICATE_LIVE_CLAIM": 3,
+        "reg_b#refused#R-DUP-1#DUPLICATE_LIVE_CLAIM": 2,
+        "reg_b#refused##NO_RULE": 1,
     }
-    assert store.counts("outcomes#2026-11-29") == {}
+    assert store.outcome_counts(date(2026, 11, 28)) == {"reg_a#accepted": 1}
+    assert store.outcome_counts(date(2026, 11, 29)) == {}
 
 
 def test_audit_trail_is_appended_in_order_and_never_overwritten(store):

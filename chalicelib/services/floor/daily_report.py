@@ -2,10 +2,10 @@
 assistant review: per registrant, the day's registrations accepted and
 refused (with the rules that refused them), visits and confirmation forms.
 
-The registration outcomes are counted as they are decided (one counter per
-registrant, outcome and refusing rule), so the report reads a few items per
-registrant, not the day's registrations; the visits come from the index of
-the day's visits.
+The registration outcomes are counted from the day's audit entries (every
+registration writes one with its records, on the audit trail's ``by_day``
+index): one Query for the day, exact; the visits come from the index of the
+day's visits.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from chalicelib.errors import validation_error as invalid
 from chalicelib.rules.floor import FormState, form_state
 from chalicelib.services.exports import KIND_ZH, excel_csv, refusal_zh
 from chalicelib.services.floor.visits import parse_day
-from chalicelib.services.registration.outcomes import outcomes_scope
 from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Store
@@ -77,7 +76,7 @@ class DailyReport:
         def row(who: str) -> _Row:
             return rows.setdefault(who, _Row(who))
 
-        for name, n in self._store.counts(outcomes_scope(day)).items():
+        for name, n in self._store.outcome_counts(day).items():
             claimant, outcome, *why = name.split("#")
             if outcome == "accepted":
                 row(claimant).accepted += n
