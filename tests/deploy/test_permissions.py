@@ -23,9 +23,11 @@ from chalicelib.settings import settings
 from tests.api.floor_support import Floor, person
 from tests.api.test_openapi import CASES, Ctx
 from tests.api.test_openapi_appeals import APPEAL_CASES
+from tests.api.test_openapi_dashboard import DASHBOARD_CASES
 from tests.api.test_openapi_deliveries import DELIVERY_CASES
 from tests.api.test_openapi_fines import FINE_CASES
 from tests.api.test_openapi_floor import FLOOR_CASES
+from tests.api.test_openapi_masked import MASKED_CASES
 from tests.api.test_openapi_party_a import PARTY_A_CASES
 from tests.conftest import payload
 from tests.deploy.usage import Usage, Use
@@ -118,7 +120,17 @@ def usage(tables, monkeypatch) -> Usage:
 
 
 def run_every_conformance_case(api: Any, usage: Usage) -> None:
-    for case in (*CASES, *FLOOR_CASES, *FINE_CASES, *PARTY_A_CASES, *DELIVERY_CASES, *APPEAL_CASES):
+    every = (
+        *CASES,
+        *FLOOR_CASES,
+        *FINE_CASES,
+        *PARTY_A_CASES,
+        *DELIVERY_CASES,
+        *APPEAL_CASES,
+        *DASHBOARD_CASES,
+        *MASKED_CASES,
+    )
+    for case in every:
         empty_tables()
         with (
             pytest.MonkeyPatch.context() as patch,
