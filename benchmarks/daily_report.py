@@ -7,8 +7,9 @@ Registrations are decided through the service, as the webhook decides them
 10,000 (one in ten refused as a duplicate). After each, the report is asked
 for over HTTP (``GET /v1/reports/daily``, a sales admin's token) and every
 DynamoDB request it makes is counted with the capacity it consumed. The
-report reads the day's outcome counters (kept as registrations are decided)
-and the day's visits, so its cost should not move with the registrations.
+report counts the day's outcomes from the audit trail's ``by_day`` index
+(decision 0013: one Query, a page per ~2,000 outcomes) and reads the day's
+visits, so its cost grows with the registrations, a page at a time.
 
 The last line printed is one JSON object.
 """

@@ -1,7 +1,8 @@
 """Counts kept as things happen (one atomic ADD each), read a scope at a time.
 
-A report over a day reads the day's counters: a few items per registrant,
-whatever the number of registrations behind them. A scope whose names are
+The 看板 reads a few items per day, whatever the number of fines, visits or
+protections behind them (registration outcomes are counted from the audit
+trail instead: decision 0013). A scope whose names are
 dates (``floor``: ``<day>#arrivals``) is read for a range of them with one
 Query on the sort key; a snapshot recomputed by a job is written with
 ``set_counts`` (a put: writing it again writes the same numbers).

@@ -421,8 +421,8 @@ class RosterItem(Model):
 
 class CounterItem(Model):
     """Counts kept as things happen, so a report reads a few items, not the
-    period's records: ``scope`` is what is counted over (``outcomes#<day>``),
-    ``name`` what is counted (``<claimant>#accepted``)."""
+    period's records: ``scope`` is what is counted over (``fines``,
+    ``floor``), ``name`` what is counted (``<month>#<status>``)."""
 
     class Meta(_Unbound):
         pass

@@ -1,2 +1,3 @@
 """Registering customers: the registrants' webhook, a consultant's registrations,
-late approvals, a registrant's reads, and the day's counts (R-REG, R-DUP, R-PROT)."""
+late approvals, a registrant's reads, and masked registrations resolved at the
+visit (R-REG, R-DUP, R-PROT; decision 0013)."""
