@@ -10,6 +10,7 @@ from tests.api.test_openapi_dashboard import DASHBOARD_CASES
 from tests.api.test_openapi_deliveries import DELIVERY_CASES
 from tests.api.test_openapi_fines import FINE_CASES
 from tests.api.test_openapi_floor import FLOOR_CASES
+from tests.api.test_openapi_masked import MASKED_CASES
 from tests.api.test_openapi_party_a import PARTY_A_CASES
 from tests.api.test_openapi_query import QUERY_CASES
 
@@ -28,6 +29,7 @@ def test_every_documented_response_is_exercised(spec):  # noqa: F811
             *DASHBOARD_CASES,
             *DELIVERY_CASES,
             *APPEAL_CASES,
+            *MASKED_CASES,
         )
     }
     assert documented - exercised == set(), "documented, never produced by a test"

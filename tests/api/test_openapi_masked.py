@@ -1,31 +1,40 @@
 """docs/openapi.yaml for 隐号报备 (docs/decisions/0013): a registration by
-``phone_masked``, its refusals both ways, and its resolution at the visit,
-each answer produced by a real request and conforming to the spec. The
-checks are test_openapi's."""
+``phone_masked``, its refusals both ways, its resolution at the visit, the
+masked claim a 判客 lookup shows and its resolution by phone and name, each
+answer produced by a real request and conforming to the spec. The checks are
+test_openapi's."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib.rules.claims import Source
 from chalicelib.rules.staff import Role
+from chalicelib.services.floor.visits import Visits
+from chalicelib.services.registration.intake import MAX_BODY_BYTES
+from chalicelib.store import Store
 from tests.api.test_openapi import (
     CONSULTANT_REGISTRATIONS,
     EVENTS,
+    LOOKUPS,
     REGISTRATION,
     REGISTRATIONS,
     VISITED,
     Case,
     Ctx,
     answered_as_declared,
+    boom,
+    fail_once,
     settle,
     spec,  # noqa: F401 (the fixture)
     staff_post,
     walk_in_doc,
 )
-from tests.api.test_openapi_floor import SIGN_INS, VISITS, arrival, call, on
+from tests.api.test_openapi_floor import SIGN_INS, VISITS, arrival, call, on, token
 from tests.conftest import payload
 from tests.support import body
 
@@ -181,6 +190,147 @@ def masked_events(ctx: Ctx) -> list[Any]:
     return [r]
 
 
+# 判客: the masked claim waiting on a number, and its resolution by phone and name
+
+RESOLUTIONS = "/v1/masked-claims/resolutions"
+
+
+def lookup_with_a_masked_claim(ctx: Ctx) -> list[Any]:
+    """The channel assistant and a manager see the masked claim waiting on
+    the number; the front desk is told to call the channel assistant."""
+    holder, rid = held(ctx)
+    full = [
+        staff_post(ctx, LOOKUPS, role, {"phone": "+86 138-1234-5678"})
+        for role in (Role.CHANNEL_ASSISTANT, Role.SALES_MANAGER)
+    ]
+    for r in full:
+        waiting = payload(r)["masked_claim"]
+        assert (waiting["registration_id"], waiting["holder_id"]) == (rid, holder.registrant_id)
+        assert (waiting["status"], waiting["ordinal"], waiting["surname"]) == (
+            "provisional",
+            None,
+            "王",
+        )
+    desk = staff_post(ctx, LOOKUPS, Role.FRONT_DESK, {"phone": "13812345678"})
+    assert payload(desk) == {"known": True, "call": "channel_assistant", "consultant": None}
+    other = staff_post(ctx, LOOKUPS, Role.CHANNEL_ASSISTANT, {"phone": "13900000000"})
+    assert payload(other)["masked_claim"] is None
+    return [*full, desk, other]
+
+
+def resolve(ctx: Ctx, role: Role, doc: Any) -> Any:
+    return staff_post(ctx, RESOLUTIONS, role, doc)
+
+
+def resolution_outcomes(ctx: Ctx) -> list[Any]:
+    """surname_differs (nothing changes), resolved (protected), none (again,
+    and for a number no masked claim waits on), by either role."""
+    who, rid = held(ctx)
+    doc = {"phone": "138 1234 5678", "name": "李女士"}
+    differs = resolve(ctx, Role.CHANNEL_ASSISTANT, doc)
+    assert payload(differs)["outcome"] == "surname_differs", differs.body
+    assert payload(differs)["claim"]["registration_id"] == rid
+    assert payload(differs)["claim"]["status"] == "provisional"
+    resolved = resolve(ctx, Role.CHANNEL_ASSISTANT, {**doc, "name": "王小明"})
+    claim = payload(resolved)["claim"]
+    assert payload(resolved)["outcome"] == "resolved", resolved.body
+    assert (claim["registration_id"], claim["status"], claim["ordinal"]) == (rid, "protected", 1)
+    assert payload(resolved)["refusal"] is None
+    read = ctx.api.get(who, REGISTRATION.replace("{registration_id}", rid))
+    assert payload(read)["status"] == "protected", read.body
+    again = resolve(ctx, Role.FRONT_DESK, {**doc, "name": "王小明"})
+    nothing = resolve(ctx, Role.FRONT_DESK, {"phone": "13900000000", "name": "赵"})
+    for r in (again, nothing):
+        assert payload(r) == {"outcome": "none", "claim": None, "refusal": None}, r.body
+    return [differs, resolved, again, nothing]
+
+
+def resolution_refused(ctx: Ctx) -> list[Any]:
+    """The customer was recommended twice already (R-PROT-1): the masked
+    registration lapses at its resolution."""
+
+    def visit_now() -> str:
+        return (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+
+    for days in (61, 31):
+        doc = body("138 1234 5678", visit_now())
+        r = ctx.api.register(ctx.api.registrant(Source.CHANNEL), doc)
+        assert r.status_code == 201, r.body
+        ctx.clock.shift(timedelta(days=days))
+    who = ctx.api.registrant(Source.CHANNEL)
+    r = ctx.api.register(who, masked(visit_at=visit_now()))
+    assert r.status_code == 201, r.body
+    rid = payload(r)["registration_id"]
+    refused = resolve(ctx, Role.CHANNEL_ASSISTANT, {"phone": "13812345678", "name": "王先生"})
+    doc = payload(refused)
+    assert (doc["outcome"], doc["claim"]["registration_id"]) == ("refused", rid), refused.body
+    refusal = doc["refusal"]
+    assert (refusal["code"], refusal["rule"]) == ("RECOMMENDATION_LIMIT", "R-PROT-1")
+    read = ctx.api.get(who, REGISTRATION.replace("{registration_id}", rid))
+    assert payload(read)["status"] == "lapsed", read.body
+    return [refused]
+
+
+def resolution_invalid(ctx: Ctx) -> list[Any]:
+    validation = [
+        resolve(ctx, Role.CHANNEL_ASSISTANT, doc)
+        for doc in (
+            {"phone": "13812345678"},
+            {"phone": "13812345678", "name": ""},
+            {"phone": "13812345678", "name": "王" * 65},
+            {"phone": "13812345678", "name": "王\n"},
+            {"phone": "13812345678", "name": "王", "visit_id": "vi_x"},
+            {"phone": 13812345678, "name": "王"},
+            [],
+        )
+    ]
+    for r in validation:
+        assert error_code(r) == ("VALIDATION_ERROR", None), r.body
+    phone = resolve(ctx, Role.FRONT_DESK, {"phone": "12345", "name": "王"})
+    assert error_code(phone) == ("INVALID_PHONE", None), phone.body
+    return [*validation, phone]
+
+
+def resolution_unauthenticated(ctx: Ctx) -> Any:
+    return ctx.api.client.http.post(
+        RESOLUTIONS,
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"phone": "13812345678", "name": "王"}).encode(),
+    )
+
+
+def resolution_forbidden(ctx: Ctx) -> list[Any]:
+    doc = {"phone": "13812345678", "name": "王"}
+    return [
+        resolve(ctx, role, doc)
+        for role in (Role.CONSULTANT, Role.SALES_ADMIN, Role.SALES_MANAGER, Role.SITE_MANAGER)
+    ]
+
+
+def resolution_too_large(ctx: Ctx) -> Any:
+    headers = {"Authorization": f"Bearer {token(ctx, Role.CHANNEL_ASSISTANT)[1]}"}
+    headers["Content-Type"] = "application/json"
+    raw = b" " * (MAX_BODY_BYTES + 1)
+    return ctx.api.client.http.post(RESOLUTIONS, headers=headers, body=raw)
+
+
+def resolution_not_json(ctx: Ctx) -> Any:
+    headers = {"Authorization": f"Bearer {token(ctx, Role.CHANNEL_ASSISTANT)[1]}"}
+    headers["Content-Type"] = "text/plain"
+    return ctx.api.client.http.post(RESOLUTIONS, headers=headers, body=b"13812345678")
+
+
+def resolution_internal(ctx: Ctx) -> Any:
+    ctx.monkeypatch.setattr(Visits, "resolve_masked", boom)
+    return resolve(ctx, Role.CHANNEL_ASSISTANT, {"phone": "13812345678", "name": "王"})
+
+
+def resolution_unavailable(ctx: Ctx) -> Any:
+    held(ctx)
+    fail_once(ctx, Store, "get_mask")
+    return resolve(ctx, Role.CHANNEL_ASSISTANT, {"phone": "13812345678", "name": "王"})
+
+
 MASKED_CASES = [
     Case(POST, REGISTRATIONS, 201, masked_created),
     Case(POST, REGISTRATIONS, 201, masked_replayed),
@@ -192,6 +342,16 @@ MASKED_CASES = [
     Case(POST, SIGN_INS, 201, sign_in_resolves),
     Case(GET, REGISTRATION, 200, read_masked),
     Case(GET, EVENTS, 200, masked_events),
+    Case(POST, LOOKUPS, 200, lookup_with_a_masked_claim),
+    Case(POST, RESOLUTIONS, 200, resolution_outcomes),
+    Case(POST, RESOLUTIONS, 200, resolution_refused),
+    Case(POST, RESOLUTIONS, 400, resolution_invalid),
+    Case(POST, RESOLUTIONS, 401, resolution_unauthenticated),
+    Case(POST, RESOLUTIONS, 403, resolution_forbidden),
+    Case(POST, RESOLUTIONS, 413, resolution_too_large),
+    Case(POST, RESOLUTIONS, 415, resolution_not_json),
+    Case(POST, RESOLUTIONS, 500, resolution_internal),
+    Case(POST, RESOLUTIONS, 503, resolution_unavailable),
 ]
 
 
