@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Office, notice, sign_in, sign_out, walk_in_form
+from tests.browser.conftest import Office, confirm, notice, sign_in, sign_out, walk_in_form
 from tests.browser.test_console_everyday import only_chinese
 from tests.support import encode, signed_headers
 
@@ -81,3 +81,53 @@ def test_a_name_without_a_phone_is_not_sent(page: Page, office: Office):
     arrival.get_by_role("button", name="登记到访").click()
     notice(page).to_contain_text("已登记到访")
     assert read_back(office, registration["registration_id"])["status"] == "provisional"
+
+
+def test_the_channel_assistant_matches_a_masked_registration_at_the_lookup(
+    page: Page, office: Office
+):
+    """判客 by the full number shows the masked registration waiting on its
+    mask; a name of another surname matches nothing, the right one (after the
+    question) makes it the customer's protected registration."""
+    registration = register_masked(office)
+    sign_in(page, office, "channel_assistant")
+    page.get_by_label("客户手机号").fill(PHONE)
+    page.get_by_role("button", name="查询").click()
+    waiting = page.locator("section.masked-claim")
+    expect(waiting).to_contain_text("隐号报备待匹配：鲁信渠道（渠道），报备于 2026-11-27 09:")
+    expect(waiting).to_contain_text("保留至 2026-11-28 09:")
+    expect(waiting).to_contain_text("登记姓氏：周")
+    claims = page.locator("section", has_text="有效报备").first
+    expect(claims).to_contain_text("有一条隐号报备待匹配")
+    assert "reg_" not in waiting.inner_text() and "rg_" not in waiting.inner_text()
+
+    # another surname: asked first, then nothing changes
+    waiting.get_by_label("到访客户姓名").fill("李四")
+    waiting.get_by_role("button", name="匹配隐号报备").click()
+    confirm(page, "确认匹配")
+    notice(page).to_contain_text("姓氏不符，未匹配")
+    only_chinese(page)
+    assert read_back(office, registration["registration_id"])["status"] == "provisional"
+    expect(waiting).to_contain_text("登记姓氏：周")  # still waiting, looked up again
+
+    # 取消 sends nothing
+    waiting.get_by_label("到访客户姓名").fill("周小明")
+    waiting.get_by_role("button", name="匹配隐号报备").click()
+    page.locator("dialog.confirm").get_by_role("button", name="取消").click()
+    expect(page.locator("dialog.confirm")).to_be_hidden()
+    assert read_back(office, registration["registration_id"])["status"] == "provisional"
+
+    # the right surname: matched, protected, and the lookup shows it
+    waiting.get_by_role("button", name="匹配隐号报备").click()
+    confirm(page, "确认匹配")
+    notice(page).to_contain_text("已匹配：该报备现为有效保护")
+    notice(page).to_contain_text("鲁信渠道（渠道）· 保护中 · 第 1 次推荐")
+    only_chinese(page)
+    expect(waiting).to_have_count(0)
+    expect(claims).to_contain_text("鲁信渠道")
+    expect(claims).to_contain_text("保护中")
+
+    resolved = read_back(office, registration["registration_id"])
+    assert resolved["status"] == "protected", resolved
+    assert resolved["protection"]["ordinal"] == 1
+    assert resolved["protection"]["starts_at"] == registration["created_at"]

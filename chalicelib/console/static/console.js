@@ -140,6 +140,7 @@
     "registration.refused": "报备被拒",
     "registration.protected": "分销到访确认，开始保护",
     "registration.lapsed": "临时保护失效",
+    "registration.resolved": "隐号报备匹配成功",
     "registration.converted": "成交",
     "protection.ending_soon": "保护即将到期",
     "protection.ended": "保护到期",
@@ -821,8 +822,9 @@
     main.append(lookup, result);
   }
 
-  function claimsView(customer) {
+  function claimsView(customer, phone) {
     for (const c of customer.live_claims) if (c.holder_name) names.set(c.holder_id, c.holder_name);
+    const waiting = customer.masked_claim;
     return [
       section(`客户 ${customer.phone_masked}`,
         h("p", {}, customer.known ? `已推荐 ${customer.recommendations} 次（最多 2 次，R-PROT-1）` : "系统中还没有这位客户的报备"),
@@ -830,10 +832,57 @@
         table(["报备方", "类型", "状态", "第几次", "保护开始", "保护结束"], customer.live_claims.map((c) => [
           c.holder_name || c.holder_id, KINDS[c.kind] || c.kind, CLAIM_STATES[c.status] || c.status,
           c.ordinal ? `第 ${c.ordinal} 次` : "—", when(c.since), when(c.until),
-        ]), "没有有效报备：可以作为自然到访客户接待"),
+        ]), waiting ? "没有有效报备；有一条隐号报备待匹配，请先按客户姓名匹配（见下）" : "没有有效报备：可以作为自然到访客户接待"),
         h("details", {}, h("summary", {}, "查看全部记录"),
           table(["时间", "事项", "依据", "操作方"], customer.history.map((e) => [when(e.at), ACTIONS[e.action] || "其他记录", ruleText(e.rule), who(e.actor)])))),
+      waiting ? maskedClaimView(customer, waiting, phone) : null,
     ];
+  }
+
+  // 隐号报备 (decision 0013): a registration by the masked number holds this
+  // number's mask until the visit; the visitor's name (its surname) decides
+  // whether it is this customer's
+  const RESOLVED = {
+    resolved: ["ok", "已匹配：该报备现为有效保护"],
+    surname_differs: ["error", "姓氏不符，未匹配"],
+    none: ["ok", "没有待匹配的隐号报备"],
+  };
+
+  function maskedClaimView(customer, m, phone) {
+    const holder = m.holder_name || m.holder_id;
+    const kind = KINDS[m.kind] || "报备方";
+    const card = h("section", { class: "card masked-claim" },
+      h("h2", {}, "隐号报备"),
+      h("p", {}, `隐号报备待匹配：${holder}（${kind}），报备于 ${when(m.since)}，保留至 ${when(m.until)}，登记姓氏：${m.surname}`),
+      h("p", { class: "small" }, "该报备只登记了手机号前 3 后 4 位，可能是这位客户，也可能是尾号相同的另一位。请询问到访客户的姓名：姓氏相符才匹配。"));
+    card.append(form("按到访客户姓名匹配", [
+      input("到访客户姓名", { name: "name", required: true, maxlength: 64, autocomplete: "off" }),
+    ], "匹配隐号报备", async (data) => {
+      const name = trim(data, "name");
+      if (!name) throw new Missing("name", "请填写到访客户的姓名。");
+      const text = `客户 ${customer.phone_masked}（${name}）将与 ${holder}（${kind}）的隐号报备核对姓氏：相符时该报备成为这位客户的报备，开始保护，不能撤销；不符时不做任何改动。`;
+      if (!(await confirmAction("匹配隐号报备？", text, "确认匹配"))) return;
+      const done = await post("v1/masked-claims/resolutions", { phone, name });
+      const refusal = done.refusal;
+      if (done.outcome === "refused" && refusal) {
+        notify("error", `未匹配：已拒绝（${refusal.rule}）`,
+          CODES[refusal.code] || "该报备不能成为这位客户的报备。",
+          h("span", {}, h("span", { class: "rule" }, refusal.rule), ` ${RULES[refusal.rule] || RULE_TITLES[refusal.rule] || ""}`),
+          "这条隐号报备已失效。",
+          technical(`代码 ${refusal.code}`, refusal.message));
+      } else {
+        const [tone, title] = RESOLVED[done.outcome] || ["error", "操作未完成，请刷新后查看。"];
+        const c = done.claim;
+        const line = done.outcome === "resolved" && c
+          ? `${c.holder_name || c.holder_id}（${KINDS[c.kind] || "报备方"}）· ${CLAIM_STATES[c.status] || "有效"}${c.ordinal ? ` · 第 ${c.ordinal} 次推荐` : ""} · 保护至 ${when(c.until)}`
+          : done.outcome === "surname_differs"
+            ? `“${name}”与登记姓氏“${m.surname}”不同，没有任何改动；该报备继续保留至 ${when(m.until)}。`
+            : null;
+        notify(tone, title, line);
+      }
+      await lookUp(phone);
+    }, { className: "inner" }));
+    return card;
   }
 
   function judgeVisit(v, customer, phone) {
@@ -866,7 +915,7 @@
   // the customer's claims and visits, looked up again after every change
   async function lookUp(phone) {
     const [customer, visits] = await Promise.all([post("v1/customer-lookups", { phone }), post("v1/visit-lookups", { phone })]);
-    fill($("judge-result"), ...claimsView(customer), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
+    fill($("judge-result"), ...claimsView(customer, phone), ...visits.data.slice().reverse().map((v) => judgeVisit(v, customer, phone)));
   }
 
   // R-FLOOR-4: one customer per household
