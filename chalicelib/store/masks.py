@@ -22,8 +22,8 @@ from chalicelib.rules.claims import Claim, Customer
 from chalicelib.rules.masked import MaskedClaim
 
 from .failures import is_condition_failure, unavailable_on_outage
-from .mapping import claim_from_map, claim_to_map, customer_from_item
-from .models import CustomerItem, MaskItem
+from .mapping import claim_from_map, claim_to_map, customer_from_item, position, sweep_bucket
+from .models import CustomerItem, MaskItem, RegistrationItem
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ class MaskMethods:
                         MaskItem.withdrawn.remove(),
                         MaskItem.version.add(1),
                         MaskItem.updated_at.set(now),
+                        MaskItem.sweep_bucket.set(sweep_bucket(masked.holds_until())),
+                        MaskItem.sweep_key.set(position(masked.holds_until(), mask_key)),
                     ],
                     condition=_free(now),
                 )
@@ -120,12 +122,48 @@ class MaskMethods:
             for item in CustomerItem.scan(attributes_to_get=["customer_key", "phone"]):
                 yield item.customer_key, item.phone
 
-    def customers_by_key(self, keys: list[str]) -> list[Customer]:
+    def name_customer(self, registrant_id: str, registration_id: str, customer_key: str) -> None:
+        """A resolved masked registration's record names its customer."""
+        record = RegistrationItem(registrant_id=registrant_id, registration_id=registration_id)
+        try:
+            with unavailable_on_outage():
+                record.update(
+                    actions=[RegistrationItem.customer_key.set(customer_key)],
+                    condition=RegistrationItem.registration_id.exists(),
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            # no record: its request died before writing it, and its retry
+            # writes it (the claim says the customer)
+
+    def customers_by_key(self, keys: list[str]) -> dict[str, Customer]:
         """The stored customers among ``keys``, in one consistent batch read."""
         if not keys:
-            return []
+            return {}
         found = self._batch_get([CustomerItem(customer_key=k) for k in keys])
-        return [customer_from_item(i) for i in found if i is not None]
+        return {i.customer_key: customer_from_item(i) for i in found if i is not None}
+
+    def masks_due_for_sweep(self, bucket: str, until: datetime) -> Iterator[tuple[str, Mask]]:
+        """Masks whose hold, ending in this UTC hour bucket, ended by ``until``
+        and has not been seen to end yet."""
+        with unavailable_on_outage():
+            condition = MaskItem.sweep_key <= position(until, "~")
+            for item in MaskItem.by_sweep.query(bucket, range_key_condition=condition):
+                yield item.mask_key, _mask(item)
+
+    def mask_swept(self, mask_key: str, registration_id: str) -> None:
+        """The sweep has seen this masked claim's hold end: out of its index."""
+        item = MaskItem(mask_key=mask_key)
+        try:
+            with unavailable_on_outage():
+                item.update(
+                    actions=[MaskItem.sweep_bucket.remove(), MaskItem.sweep_key.remove()],
+                    condition=MaskItem.claim.registration_id == registration_id,
+                )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
 
     def _end_hold(
         self, mask_key: str, registration_id: str, actions: list[Any], now: datetime
@@ -134,7 +172,13 @@ class MaskMethods:
         try:
             with unavailable_on_outage():
                 item.update(
-                    actions=[*actions, MaskItem.held_until.remove(), MaskItem.updated_at.set(now)],
+                    actions=[
+                        *actions,
+                        MaskItem.held_until.remove(),
+                        MaskItem.sweep_bucket.remove(),
+                        MaskItem.sweep_key.remove(),
+                        MaskItem.updated_at.set(now),
+                    ],
                     condition=MaskItem.claim.registration_id == registration_id,
                 )
         except UpdateError as exc:

@@ -145,6 +145,17 @@ class CustomerItem(Model):
     by_consultant = CustomersByConsultant()
 
 
+class MasksBySweep(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: a masked claim's hold until the sweep has seen it end."""
+
+    class Meta:
+        index_name = "by_sweep"
+        projection = AllProjection()
+
+    sweep_bucket = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH (UTC) of its end
+    sweep_key = UnicodeAttribute(range_key=True)  # <ms>#<mask key>
+
+
 class MaskItem(Model):
     """隐号报备 (decision 0013): one item per mask (``138****5678``), keyed by
     HMAC(mask). The one item a masked and a full-number registration of
@@ -165,6 +176,11 @@ class MaskItem(Model):
     customers = UnicodeSetAttribute(null=True)
     full_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
+    # the sweep's index: set with a hold, removed once it is resolved,
+    # withdrawn, or its lapse recorded
+    sweep_bucket = UnicodeAttribute(null=True)
+    sweep_key = UnicodeAttribute(null=True)
+    by_sweep = MasksBySweep()
 
 
 class RegistrationItem(Model):
@@ -579,6 +595,9 @@ class DeliveryItem(Model):
     log = ListAttribute(of=AttemptMap, default=list)
     finished_at = UTCDateTimeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
+    # set once final (delivered or dead): clean-up only, DynamoDB may delete
+    # it days late, and reads show whatever is still there
+    expires_at = TTLAttribute(null=True)
     by_position = DeliveriesByPosition()
     pending = DeliveriesPending()
 

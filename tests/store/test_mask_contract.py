@@ -89,5 +89,5 @@ def test_a_new_hold_after_a_withdrawal_is_not_withdrawn(store):
 def test_customers_by_key_reads_the_stored_ones(store):
     store.commit_customer("k1", "13812345678", Customer(), NOW)
     found = store.customers_by_key(["k1", "k-missing"])
-    assert [c.phone for c in found] == ["13812345678"]
-    assert store.customers_by_key([]) == []
+    assert {k: c.phone for k, c in found.items()} == {"k1": "13812345678"}
+    assert store.customers_by_key([]) == {}

@@ -28,6 +28,7 @@ from chalicelib.services.customers import Customers
 from chalicelib.services.fines.ledger import Fines, days_ended
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.registrations import customer_subject
+from chalicelib.services.registration.resolution import MaskResolution
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 
@@ -75,6 +76,7 @@ class Sweep:
         self._settle = timedelta(seconds=settings.event_settle_seconds)
         self._customers = Customers(store, settings.policy)
         self._fines = Fines(store, settings)
+        self._masks = MaskResolution(store, settings)
 
     def run(self, now: datetime) -> dict[str, int]:
         run_id = new_id("run", now)
@@ -85,6 +87,10 @@ class Sweep:
             for key, customer in self._store.due_for_sweep(bucket, now):
                 counts["read"] += 1
                 self._sweep(key, customer, now, counts)
+            # 隐号报备 (0013): masked claims whose hold ended unresolved
+            lapsed = self._masks.record_lapses(bucket, now)
+            if lapsed:
+                counts["masked_lapsed"] += lapsed
         # R-FINE-4: forms overdue since the last run, proposed to a manager
         counts["fines_proposed"] = self._fines.propose_overdue_forms(since, now)
         # the dashboard (0009): each local day's floor numbers once it has

@@ -339,17 +339,18 @@ class Registrations:
         masked = MaskedClaim(masked_hold(outcome, now, self._policy), surname_of(attempt.body.name))
         mask = self._store.hold_mask(mask_key, masked, now)
         if mask is None:
-            held = self._store.get_mask(mask_key).masked
+            current = self._store.get_mask(mask_key)
+            held = current.masked
             if (
                 held is None
                 or held.claim.idempotency_key != attempt.idempotency_key
-                or (held.claim.registrant_id != attempt.registrant_id)
+                or held.claim.registrant_id != attempt.registrant_id
             ):
                 return self._refuse(masked_claim_match(), attempt, now)
             # this key's request held the mask and died: check as it would have
-            mask, masked = self._store.get_mask(mask_key), held
+            mask, masked = current, held
         customers = self._store.customers_by_key(sorted(mask.customers))
-        refusal = check_masked(None, customers, mask.full_at, now, self._policy)
+        refusal = check_masked(None, list(customers.values()), mask.full_at, now, self._policy)
         if refusal is not None:
             self._store.withdraw_mask(mask_key, masked.claim.registration_id, now)
             return self._refuse(refusal, attempt, now)

@@ -11,17 +11,17 @@ safe to redo, so a crash anywhere is healed by the next arrival or sign-in.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.observability import count, logger
 from chalicelib.rules.claims import Claim, Customer, Period
 from chalicelib.rules.masked import MaskedClaim, resolved_claim, surname_of
 from chalicelib.rules.phone import customer_key, mask_phone
-from chalicelib.rules.records import AuditEntry, Event, Registration
+from chalicelib.rules.records import AuditEntry, Event
 from chalicelib.rules.refusals import Refusal
 from chalicelib.services.customers import Customers
 from chalicelib.services.ids import derived_id
-from chalicelib.services.registration.registrations import customer_subject, protected_event
+from chalicelib.services.registration.registrations import FEED_SOURCES, customer_subject
 from chalicelib.settings import Settings
 from chalicelib.store import Store
 
@@ -35,6 +35,11 @@ class Resolution:
     outcome: str
     claim: Claim | None = None
     refusal: Refusal | None = None
+
+
+# a hold that ended this recently may still be resolved by a request begun
+# before its end (longer than the API function's timeout)
+SETTLING = timedelta(minutes=1)
 
 
 class MaskResolution:
@@ -59,6 +64,9 @@ class MaskResolution:
         if surname_of(name) != masked.surname:
             return Resolution("surname_differs", masked.claim)
         key = customer_key(phone, self._settings.phone_hmac_key)
+        # first, so that the sweep finds the claim on this customer if this
+        # resolution dies before it lets the mask go
+        self._store.note_customer(mask_key, key)
         outcome: list[Claim | Refusal | None] = [None]
 
         def add(customer: Customer) -> Customer | None:
@@ -83,20 +91,58 @@ class MaskResolution:
             return Resolution("refused", masked.claim, refusal)
         return Resolution("none")
 
+    def record_lapses(self, bucket: str, now: datetime) -> int:
+        """The sweep: ``registration.lapsed`` for each masked claim whose hold
+        ended in this UTC hour bucket unresolved, once. A hold that ended in
+        the last minute waits for the next run (a resolution begun just before
+        its end may still be finishing), as does one whose mask turns out to
+        be resolved: a resolution that died before letting the mask go is
+        finished here instead."""
+        lapsed = 0
+        for mask_key, mask in self._store.masks_due_for_sweep(bucket, now - SETTLING):
+            masked = mask.masked
+            if masked is None:
+                continue
+            rid = masked.claim.registration_id
+            if masked.resolved_to is None and not masked.withdrawn:
+                customers = self._store.customers_by_key(sorted(mask.customers))
+                holder = next((k for k, c in customers.items() if _has(c, masked)), None)
+                if holder is not None:
+                    self._store.resolve_mask(mask_key, rid, holder, now)
+                    continue
+                at = masked.holds_until()
+                if self._publish_checked(masked.claim, "registration.lapsed", at, now):
+                    lapsed += 1
+            self._store.mask_swept(mask_key, rid)
+        return lapsed
+
+    def _publish_checked(self, claim: Claim, event_type: str, at: datetime, now: datetime) -> bool:
+        settle = timedelta(seconds=self._settings.event_settle_seconds)
+        published = publish_notice(self._store, claim, event_type, at, now, settle=settle)
+        if not published:  # its request died before writing the record
+            rid = claim.registration_id
+            logger.warning("masked lapse without a record", extra={"registration_id": rid})
+        return published
+
     def _mask_key(self, phone: str) -> str:
         return customer_key(mask_phone(phone), self._settings.phone_hmac_key)
 
     def _record(
         self, masked: MaskedClaim, claim: Claim, key: str, actor: str, now: datetime
     ) -> None:
-        """The registrant's record reads the customer's claim; its event; the
-        customer's audit entry (derived ids: a redo writes the same items)."""
-        record = self._record_of(claim, key)
-        event = protected_event(claim, recorded_at=now)
+        """The registrant's record names the customer and reads its claim,
+        with its ``registration.protected`` event (a hold, confirmed at 判客
+        later, is copied with none); the customer's audit entry. Each is
+        written once, however often redone."""
+        self._store.name_customer(claim.registrant_id, claim.registration_id, key)
+        if claim.protection is not None and claim.source in FEED_SOURCES:
+            self._publish(claim, "registration.protected", claim.protection.starts_at, now)
+        else:
+            self._store.copy_claim(claim)
         entry = _entry(
             claim, key, actor, now, "registration.resolved", refusal=None, detail=_detail(masked)
         )
-        self._store.save_reversal_records(record, [event] if event else [], [entry], None)
+        self._store.append_audit(entry, once=True)
 
     def _refused(
         self, masked: MaskedClaim, refusal: Refusal, key: str, actor: str, now: datetime
@@ -106,25 +152,35 @@ class MaskResolution:
             masked.claim,
             visit_window=Period(masked.claim.created_at, max(now, masked.claim.created_at)),
         )
-        event = Event(
-            event_id=derived_id("ev", lapsed.registration_id, "registration.lapsed"),
-            type="registration.lapsed",
-            registrant_id=lapsed.registrant_id,
-            registration_id=lapsed.registration_id,
-            occurred_at=now,
-            recorded_at=now,
-        )
+        self._publish(lapsed, "registration.lapsed", now, now)
         entry = _entry(
             lapsed, key, actor, now, "registration.refused", refusal=refusal, detail=_detail(masked)
         )
-        self._store.save_reversal_records(self._record_of(lapsed, None), [event], [entry], None)
+        self._store.append_audit(entry, once=True)
         logger.info("masked claim refused at its visit", extra={"rule": refusal.rule})
 
-    def _record_of(self, claim: Claim, key: str | None) -> Registration | None:
-        record = self._store.get_registration(claim.registrant_id, claim.registration_id)
-        if record is None:
-            return None
-        return replace(record, claim=claim, customer_key=key or record.customer_key)
+    def _publish(self, claim: Claim, event_type: str, at: datetime, now: datetime) -> None:
+        settle = timedelta(seconds=self._settings.event_settle_seconds)
+        publish_notice(self._store, claim, event_type, at, now, settle=settle)
+
+
+def publish_notice(
+    store: Store, claim: Claim, event_type: str, at: datetime, now: datetime, *, settle: timedelta
+) -> bool:
+    """``event_type`` for the claim's registrant, once: the claim copied onto
+    its record, the event at the record's position (store.publish)."""
+
+    def event_at(recorded_at: datetime) -> Event:
+        return Event(
+            event_id=derived_id("ev", claim.registration_id, event_type),
+            type=event_type,
+            registrant_id=claim.registrant_id,
+            registration_id=claim.registration_id,
+            occurred_at=at,
+            recorded_at=recorded_at,
+        )
+
+    return store.publish(claim, event_type, event_at, now, settle)
 
 
 def _has(customer: Customer, masked: MaskedClaim) -> Claim | None:
