@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -48,6 +49,13 @@ class Settings:
     # rest (store/sealing.py); None: kept as they are, allowed only on
     # PLAINTEXT_STAGES
     registrant_secrets_key: str | None = None
+    # a pushed delivery is kept this many days after it became final
+    # (delivered or dead-lettered), then DynamoDB's TTL deletes it (decision
+    # 0010). 30: longer than the 8-day Spring Festival break plus the week
+    # after, so a dead letter raised on its eve is still there to be seen and
+    # replayed, and a channel can reconcile a month of pushes; the events
+    # themselves stay in the feed (GET /v1/events) for good
+    delivery_kept_days: int = 30
 
     def table_name(self, table: str) -> str:
         return f"{self.table_prefix}-{table}"
@@ -85,7 +93,19 @@ def settings() -> Settings:
         probe_min_attempts=int(env.get("PROBE_MIN_ATTEMPTS", "20")),
         probe_duplicate_share=float(env.get("PROBE_DUPLICATE_SHARE", "0.5")),
         registrant_secrets_key=env.get("REGISTRANT_SECRETS_KEY_ID") or None,
+        delivery_kept_days=_positive(env, "DELIVERY_KEPT_DAYS", 30),
     )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return value
 
 
 def _parameter(name: str | None) -> str:

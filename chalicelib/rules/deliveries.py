@@ -58,3 +58,6 @@ class Delivery:
     finished_at: datetime | None = None
     reason: str | None = None
     version: int | None = None  # as read; None: not stored yet
+    # set when it becomes final (delivered or dead), cleared by a replay: the
+    # store's TTL deletes it some time after (clean-up only, nothing reads it)
+    expires_at: datetime | None = None

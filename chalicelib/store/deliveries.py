@@ -166,6 +166,7 @@ def _delivery_item(d: Delivery, version: int) -> DeliveryItem:
         ],
         finished_at=d.finished_at,
         reason=d.reason,
+        expires_at=d.expires_at,
     )
 
 
@@ -196,4 +197,5 @@ def _delivery(item: DeliveryItem) -> Delivery:
         finished_at=item.finished_at,
         reason=item.reason,
         version=int(item.version),
+        expires_at=item.expires_at,
     )

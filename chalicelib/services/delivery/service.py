@@ -78,6 +78,7 @@ class Deliveries:
         self._sender = sender or Sender()
         self._resolver = resolver  # None: the system's, looked up at each use
         self._loopback = settings.stage in addresses.LOOPBACK_STAGES
+        self._kept = timedelta(days=settings.delivery_kept_days)
 
     # -- Party A ---------------------------------------------------------------
 
@@ -160,6 +161,7 @@ class Deliveries:
                 lease_until=None,
                 finished_at=None,
                 reason=None,
+                expires_at=None,  # pending again: kept until final once more
             )
             try:
                 stored = self._store.save_delivery(again)
@@ -339,14 +341,15 @@ class Deliveries:
             attempts=leased.attempts + 1,
             log=(*leased.log, attempt)[-LOG_KEPT:],
         )
+        final = replace(base, finished_at=now, expires_at=now + self._kept)
         code = answer.status_code
         if code is not None and 200 <= code < 300:
-            return replace(base, status=Status.DELIVERED, finished_at=now, reason=None)
+            return replace(final, status=Status.DELIVERED, reason=None)
         if code == GONE:
-            return replace(base, status=Status.DEAD, finished_at=now, reason="gone")
+            return replace(final, status=Status.DEAD, reason="gone")
         retry_at = next_attempt(base.attempts, now, leased.deadline)
         if retry_at is None:
-            return replace(base, status=Status.DEAD, finished_at=now, reason="retries exhausted")
+            return replace(final, status=Status.DEAD, reason="retries exhausted")
         return replace(base, next_attempt_at=retry_at)
 
     def _disable(self, endpoint: Endpoint, now: datetime) -> None:
