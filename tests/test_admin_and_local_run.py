@@ -739,7 +739,9 @@ def test_make_run_files_one_appeal_answers_it_once_and_pushes_each_event_once_un
     """Two races on one real `make run` stack, over HTTP.
 
     Appeals (decision 0012), 20 rounds, each on a fresh customer that 判客
-    gave to the second demo channel while the first brought it: the first
+    gave to the second demo channel while the first brought it (the first
+    one's ended recommendation of 70 days ago is the one step written to the
+    stack's store, by scripts/appeal_demo.py: see ``_passed_over``): the first
     channel files twice at once with two Idempotency-Keys while the sales
     manager files for it, and exactly one appeal is made (R-APPEAL-3: the
     other two are 409 APPEAL_EXISTS); the site manager's uphold and reverse
@@ -814,10 +816,30 @@ def _request(method: str, path: str, raw: bytes, headers: dict[str, str]) -> Any
 
 
 def appeals_raced_over_http(stack: LocalStack, rounds: int = APPEAL_ROUNDS) -> None:
-    demo, port = stack.demo, stack.port
-    claimant, holder = (_as_registrant(r) for r in demo["registrants"][:2])
+    demo = stack.demo
     assert [r["kind"] for r in demo["registrants"][:2]] == ["channel", "channel"]
-    phones = [f"1356601{n:04d}" for n in range(rounds)]
+    claimant, holder = (_as_registrant(r) for r in demo["registrants"][:2])
+    office = types.SimpleNamespace(
+        port=stack.port,
+        claimant=claimant,
+        holder=holder,
+        desk=_token(stack, "front_desk"),
+        assistant=_token(stack, "channel_assistant"),
+        sales=_token(stack, "sales_manager"),
+        site=_token(stack, "site_manager"),
+    )
+    cases = _passed_over(stack, office, [f"1356601{n:04d}" for n in range(rounds)])
+    appeal_ids = _filed_at_once(office, cases)
+    answered = _answered_at_once(office, appeal_ids)
+    _one_answer_stands(office, cases, answered)
+    won = Counter(a["answer"]["outcome"] for a in answered)
+    print(f"appeals on make run: {rounds} rounds, answers won {dict(won)}")
+
+
+def _passed_over(stack: LocalStack, office: Any, phones: list[str]) -> list[tuple[str, ...]]:
+    """Each phone: the second demo channel registers it, the first brings the
+    customer, the channel assistant decides for the second (判客). Returns
+    (phone, visit id, the decided registration) for each."""
     # The one step not made over HTTP: the first channel's recommendation of
     # each phone 70 days ago, its protection ended. A live system never holds
     # two channels' claims at once (R-DUP-1), so this past cannot be made
@@ -834,32 +856,34 @@ def appeals_raced_over_http(stack: LocalStack, rounds: int = APPEAL_ROUNDS) -> N
         timeout=120,
     )
     assert past.returncode == 0, past.stdout + past.stderr
-    desk, assistant = _token(stack, "front_desk"), _token(stack, "channel_assistant")
-    sales, site = _token(stack, "sales_manager"), _token(stack, "site_manager")
-    floor = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    floor = http.client.HTTPConnection("127.0.0.1", office.port, timeout=30)
     cases = []
-    for phone in phones:  # over HTTP: the second channel registers, the first brings, 判客
+    for phone in phones:
         raw = encode(body(phone, datetime.now(UTC).replace(microsecond=0).isoformat()))
-        status, registered = _call(
-            floor, "POST", "/v1/registrations", raw, signed_headers(holder, raw)
-        )
+        headers = signed_headers(office.holder, raw)
+        status, registered = _call(floor, "POST", "/v1/registrations", raw, headers)
         assert status == 201, registered
         arrival = {"party_size": 1, "greeted": True, "phone": phone, "name": "王先生"}
-        arrival["accompanied_by"] = claimant.registrant_id
-        status, visit = _call(floor, "POST", "/v1/visits", encode(arrival), desk)
+        arrival["accompanied_by"] = office.claimant.registrant_id
+        status, visit = _call(floor, "POST", "/v1/visits", encode(arrival), office.desk)
         assert status == 201, visit
         decide = encode({"registration_id": registered["registration_id"]})
-        status, decided = _call(
-            floor, "POST", f"/v1/visits/{visit['id']}/decisions", decide, assistant
-        )
+        path = f"/v1/visits/{visit['id']}/decisions"
+        status, decided = _call(floor, "POST", path, decide, office.assistant)
         assert status == 201, decided
         assert decided["decision"]["registration_id"] == registered["registration_id"]
         cases.append((phone, visit["id"], registered["registration_id"]))
+    floor.close()
+    return cases
+
+
+def _filed_at_once(office: Any, cases: list[tuple[str, ...]]) -> list[str]:
+    """R-APPEAL-3: the passed-over channel twice (two Idempotency-Keys) and
+    the sales manager for it, at once: one appeal, two APPEAL_EXISTS."""
+    claimant = office.claimant
 
     def mine(first: str) -> Any:
-        """The passed-over channel, each round with a new key of its own."""
-
-        def make(round_: int) -> Any:
+        def make(round_: int) -> Any:  # a new key each round, as a client makes one
             raw = encode({"phone": cases[round_][0], "reason": "我司带访"})
             key = f"{first}-{round_}-{os.urandom(6).hex()}"
             return _request("POST", "/v1/appeals", raw, signed_headers(claimant, raw, key=key))
@@ -868,73 +892,84 @@ def appeals_raced_over_http(stack: LocalStack, rounds: int = APPEAL_ROUNDS) -> N
 
     def for_it(round_: int) -> Any:
         doc = {"phone": cases[round_][0], "reason": "代申诉", "claimant_id": claimant.registrant_id}
-        return _request("POST", "/v1/appeals", encode(doc), sales)
+        return _request("POST", "/v1/appeals", encode(doc), office.sales)
 
-    filed = _race_over_http(
-        port,
-        [mine("first"), mine("second"), for_it],
-        rounds,
-    )
+    filed = _race_over_http(office.port, [mine("first"), mine("second"), for_it], len(cases))
     appeal_ids = []
     for round_, got in enumerate(filed):
-        statuses = sorted(s for s, _ in got)
-        assert statuses == [201, 409, 409], (round_, got)
+        assert sorted(s for s, _ in got) == [201, 409, 409], (round_, got)
         assert {_code(a) for s, a in got if s == 409} == {"APPEAL_EXISTS"}, (round_, got)
         (appeal,) = (a for s, a in got if s == 201)
         assert appeal["state"] == "pending" and appeal["claimant_id"] == claimant.registrant_id
         appeal_ids.append(appeal["appeal_id"])
+    return appeal_ids
 
-    answers = {"upheld": "报备在先", "reversed": "监控为证"}
+
+ANSWERS = {"upheld": "报备在先", "reversed": "监控为证"}
+
+
+def _answered_at_once(office: Any, appeal_ids: list[str]) -> list[dict[str, Any]]:
+    """R-APPEAL-5: the site manager's uphold and reverse sent at once: one
+    answer (200), the other APPEAL_ALREADY_DECIDED. Returns the answers."""
 
     def answer(outcome: str) -> Any:
         def make(round_: int) -> Any:
-            doc = encode({"outcome": outcome, "reason": answers[outcome]})
-            return _request("POST", f"/v1/appeals/{appeal_ids[round_]}/decision", doc, site)
+            doc = encode({"outcome": outcome, "reason": ANSWERS[outcome]})
+            path = f"/v1/appeals/{appeal_ids[round_]}/decision"
+            return _request("POST", path, doc, office.site)
 
         return make
 
-    decided = _race_over_http(port, [answer("upheld"), answer("reversed")], rounds)
-    won: list[str] = []
+    decided = _race_over_http(office.port, [answer("upheld"), answer("reversed")], len(appeal_ids))
+    answered = []
     for round_, got in enumerate(decided):
         assert sorted(s for s, _ in got) == [200, 409], (round_, got)
         (refused,) = (a for s, a in got if s == 409)
         assert _code(refused) == "APPEAL_ALREADY_DECIDED", (round_, got)
         (winner,) = (a for s, a in got if s == 200)
         outcome = winner["answer"]["outcome"]
-        assert winner["state"] == outcome and winner["answer"]["reason"] == answers[outcome]
-        won.append(outcome)
+        assert winner["state"] == outcome and winner["answer"]["reason"] == ANSWERS[outcome]
+        assert winner["appeal_id"] == appeal_ids[round_]
+        answered.append(winner)
+    return answered
 
-    # read back over HTTP: one appeal per decision, its one answer, one live claim
-    queues = {
-        state: {
-            a["appeal_id"]
-            for a in _call(floor, "GET", f"/v1/appeals?state={state}", b"", site)[1]["data"]
-        }
-        for state in ("pending", "reversing", "upheld", "reversed")
-    }
-    for round_, (phone, visit_id, holder_registration) in enumerate(cases):
-        outcome, appeal_id = won[round_], appeal_ids[round_]
-        assert [s for s, ids in queues.items() if appeal_id in ids] == [outcome], round_
-        status, found = _call(
-            floor, "POST", "/v1/customer-lookups", encode({"phone": phone}), assistant
-        )
+
+def _one_answer_stands(
+    office: Any, cases: list[tuple[str, ...]], answered: list[dict[str, Any]]
+) -> None:
+    """Read back over HTTP: each appeal in its answer's queue only; the 判客
+    lookup shows one appeal and one live claim, the winner's; the visit's
+    decision in force names it; the decided registration reads accordingly."""
+    floor = http.client.HTTPConnection("127.0.0.1", office.port, timeout=30)
+    queues = {}
+    for state in ("pending", "reversing", "upheld", "reversed"):
+        status, queue = _call(floor, "GET", f"/v1/appeals?state={state}", b"", office.site)
+        assert status == 200, queue
+        queues[state] = {a["appeal_id"] for a in queue["data"]}
+    for (phone, visit_id, decided), winner in zip(cases, answered, strict=True):
+        outcome, appeal_id = winner["state"], winner["appeal_id"]
+        assert [s for s, ids in queues.items() if appeal_id in ids] == [outcome], winner
+        lookup = encode({"phone": phone})
+        status, found = _call(floor, "POST", "/v1/customer-lookups", lookup, office.assistant)
         assert status == 200, found
         assert [(a["appeal_id"], a["state"]) for a in found["appeals"]] == [(appeal_id, outcome)]
         live = [c for c in found["claims"] if c["status"] in ("protected", "provisional")]
-        assert len(live) == 1, (round_, found["claims"])
-        assert [c["registration_id"] for c in found["live_claims"]] == [live[0]["registration_id"]]
+        assert len(live) == 1, (phone, found["claims"])
         (claim,) = live
-        if outcome == "reversed":
-            assert claim["holder_id"] == claimant.registrant_id
-            assert claim["registration_id"] != holder_registration
-        else:
-            assert claim["holder_id"] == holder.registrant_id
-            assert claim["registration_id"] == holder_registration
-        status, visit = _call(floor, "GET", f"/v1/visits/{visit_id}", b"", assistant)
+        assert [c["registration_id"] for c in found["live_claims"]] == [claim["registration_id"]]
+        reversed_ = outcome == "reversed"
+        expected = winner["new_registration_id"] if reversed_ else decided
+        assert claim["registration_id"] == expected, (winner, claim)
+        who = office.claimant if reversed_ else office.holder
+        assert claim["holder_id"] == who.registrant_id
+        status, visit = _call(floor, "GET", f"/v1/visits/{visit_id}", b"", office.assistant)
         assert status == 200, visit
-        assert visit["decision"]["registration_id"] == claim["registration_id"]
+        assert visit["decision"]["registration_id"] == expected
+        headers = signed_headers(office.holder, b"", key=None)
+        status, mine = _call(floor, "GET", f"/v1/registrations/{decided}", b"", headers)
+        assert status == 200, mine
+        assert mine["status"] == ("expired" if reversed_ else "protected"), (winner, mine)
     floor.close()
-    print(f"appeals on make run: {rounds} rounds, answers won {dict(Counter(won))}")
 
 
 # -- pushed events (decision 0010) -----------------------------------------------------
@@ -1017,6 +1052,10 @@ class _Receiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/sales-office"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def all(self) -> list[tuple[str, dict[str, Any], bool]]:
+        with self._lock:
+            return list(self.pushes)
 
     def sent(self) -> Counter[str]:
         with self._lock:
@@ -1112,42 +1151,112 @@ def _next_tick(stack: LocalStack, after: float) -> float:
 def replays_raced_over_http(
     stack: LocalStack, receiver: _Receiver, worker: _JobWorker, pushed: dict[str, Any]
 ) -> None:
-    port, who = stack.port, pushed["who"]
-    admin = _token(stack, "party_a_admin")
-    settled = pushed["recorded_by"] + 31  # EVENT_SETTLE_SECONDS
+    settled = pushed["recorded_by"] + 31  # EVENT_SETTLE_SECONDS: then the feed is whole
     time.sleep(max(0.0, settled - time.time()))
-    feed = _feed(port, who)
-    order = [e["id"] for e in feed]
-    assert len(order) >= PUSHED_REGISTRATIONS, feed
-    replay = f"/v1/registrants/{who.registrant_id}/deliveries"
-    accepted: Counter[str] = Counter()  # 202s: each lets one more send happen
-    counting = threading.Lock()
+    race = _ReplayRace(stack, receiver, worker, pushed["who"])
+    # round 0: replays of every event from a second before the stack's job
+    # ticks (it makes the deliveries and sends them) to four seconds after
+    tick = _next_tick(stack, max(settled + 2, time.time() + 2))
+    time.sleep(max(0.0, tick - 1 - time.time()))
+    statuses = race.around(tick + 4)
+    before = race.consistent(race.drained())
+    print(f"pushes: at the stack's tick, replays answered {dict(statuses)}")
+    # rounds 1..: each replayer replays every event (each from another one)
+    # while the job runs once more, released together
+    for round_ in range(REPLAY_ROUNDS):
+        after = race.round(round_)
+        for event_id in race.order:  # replayed while delivered: sent again, at most once a replay
+            assert 1 <= after[event_id] - before[event_id] <= REPLAYERS, (round_, before, after)
+        before = after
+    mine = _delivery_log(stack.port, "/v1/deliveries", signed_headers(race.who, b"", key=None))
+    assert mine == _delivery_log(stack.port, race.log_path, race.admin)  # the same log
+    print(
+        f"pushes: {len(race.order)} events, sent {sum(before.values())} times in all"
+        f" ({sorted(before.values())}), {sum(race.accepted.values())} replays accepted"
+    )
 
-    def replay_once(connection: http.client.HTTPConnection, event_id: str) -> int:
-        status, answer = _call(connection, "POST", f"{replay}/{event_id}/replay", b"{}", admin)
-        assert status in (202, 404), (status, answer)  # 404: not made yet
-        if status == 202:
-            assert answer["id"] == event_id, answer
-            with counting:
-                accepted[event_id] += 1
-        else:
-            assert _code(answer) == "NOT_FOUND", answer
+
+class _ReplayRace:
+    """Party A's replays of a registrant's deliveries over HTTP, the job's
+    runs, and what the receiver and the delivery log say after them."""
+
+    def __init__(self, stack: LocalStack, receiver: _Receiver, worker: _JobWorker, who: Any):
+        self.port, self.who, self.receiver, self.worker = stack.port, who, receiver, worker
+        self.admin = _token(stack, "party_a_admin")
+        self.feed = _feed(stack.port, who)
+        self.order = [e["id"] for e in self.feed]
+        assert len(self.order) >= PUSHED_REGISTRATIONS, self.feed
+        self.log_path = f"/v1/registrants/{who.registrant_id}/deliveries"
+        self.accepted: Counter[str] = Counter()  # 202s: each lets one more send happen
+        self._counting = threading.Lock()
+
+    def replay(self, connection: http.client.HTTPConnection, event_id: str) -> int:
+        path = f"{self.log_path}/{event_id}/replay"
+        status, answer = _call(connection, "POST", path, b"{}", self.admin)
+        assert status in (202, 404, 503), (status, answer)
+        if status != 202:  # not made yet; or it kept changing under the replay (documented)
+            assert _code(answer) == {404: "NOT_FOUND", 503: "UNAVAILABLE"}[status], answer
+            return status
+        assert answer["id"] == event_id, answer
+        with self._counting:
+            self.accepted[event_id] += 1
         return status
 
-    def drained() -> list[dict[str, Any]]:
+    def around(self, until: float) -> Counter[int]:
+        """Each replayer replays every event, again and again, until ``until``."""
+        statuses: Counter[int] = Counter()
+
+        def replayer(i: int) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                while time.time() < until:
+                    for event_id in self.order[i:] + self.order[:i]:
+                        status = self.replay(connection, event_id)
+                        with self._counting:
+                            statuses[status] += 1
+                    time.sleep(0.3)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=replayer, args=(i,)) for i in range(REPLAYERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return statuses
+
+    def round(self, round_: int) -> Counter[str]:
+        """Every replayer and a run of the job released together; then drained."""
+
+        def replayer(first: int) -> Any:
+            turn = self.order[first:] + self.order[:first]
+            return lambda _: lambda connection: [self.replay(connection, e) for e in turn]
+
+        racers = [replayer((i + round_) % len(self.order)) for i in range(REPLAYERS)]
+        job = lambda _: lambda _: self.worker.run()  # noqa: E731
+        (got,) = _race_over_http(self.port, [*racers, job], 1)
+        statuses = [s for answers in got[:-1] for s in answers]
+        assert set(statuses) <= {202, 503} and statuses.count(202) >= len(self.order), got
+        return self.consistent(self.drained())
+
+    def drained(self) -> list[dict[str, Any]]:
         """The job run again until the log over HTTP has nothing pending."""
         for _ in range(20):
-            log = _delivery_log(port, replay, admin)
-            if len(log) == len(order) and all(d["status"] == "delivered" for d in log):
+            log = _delivery_log(self.port, self.log_path, self.admin)
+            if len(log) == len(self.order) and all(d["status"] == "delivered" for d in log):
                 return log
-            worker.run()
+            self.worker.run()
         raise AssertionError(f"deliveries never all delivered: {log}")
 
-    def consistent(log: list[dict[str, Any]]) -> Counter[str]:
-        sent = receiver.sent()
-        assert receiver.first_seen() == order, "not each event once in feed order"
-        assert [d["id"] for d in log] == order[::-1]  # the log: newest first
-        by_id = {e["id"]: e for e in feed}
+    def consistent(self, log: list[dict[str, Any]]) -> Counter[str]:
+        """The receiver has each event once in feed order after dropping
+        repeats; every push was signed and is the event as the feed lists it;
+        the log has one attempt per push, each answered 200; no event was sent
+        more than once plus once per replay accepted. Returns pushes per event."""
+        sent = self.receiver.sent()
+        assert self.receiver.first_seen() == self.order, "not each event once in feed order"
+        assert [d["id"] for d in log] == self.order[::-1]  # the log: newest first
+        by_id = {e["id"]: e for e in self.feed}
         for delivery in log:
             event_id = delivery["id"]
             assert delivery["event"] == by_id[event_id]
@@ -1155,58 +1264,8 @@ def replays_raced_over_http(
             assert delivery["next_attempt_at"] is None and delivery["reason"] is None
             assert len(delivery["log"]) == min(sent[event_id], 20)
             assert {a["status_code"] for a in delivery["log"]} == {200}
-            assert 1 <= sent[event_id] <= 1 + accepted[event_id], (event_id, sent, accepted)
-        with receiver._lock:
-            assert all(ok for _, _, ok in receiver.pushes), "a push not signed by the secret"
-            assert all(doc == by_id[i] for i, doc, _ in receiver.pushes)
+            assert 1 <= sent[event_id] <= 1 + self.accepted[event_id], (sent, self.accepted)
+        for event_id, doc, signed in self.receiver.all():
+            assert signed, f"a push of {event_id} not signed with the registrant's secret"
+            assert doc == by_id[event_id]
         return sent
-
-    # round 0: replays of every event, from a second before the stack's job
-    # ticks (it makes the deliveries and sends them) to four seconds after
-    tick = _next_tick(stack, max(settled + 2, time.time() + 2))
-    time.sleep(max(0.0, tick - 1 - time.time()))
-    statuses: Counter[int] = Counter()
-
-    def around_the_tick(i: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            while time.time() < tick + 4:
-                for event_id in order[i:] + order[:i]:
-                    status = replay_once(connection, event_id)
-                    with counting:
-                        statuses[status] += 1
-                time.sleep(0.3)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=around_the_tick, args=(i,)) for i in range(REPLAYERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    before = consistent(drained())
-    print(f"pushes: at the stack's tick, replays answered {dict(statuses)}")
-
-    # rounds 1..: each replayer replays every event (each from another one)
-    # while the job runs again, released together
-    def replayer(first: int) -> Any:
-        turn = order[first:] + order[:first]
-        return lambda _: lambda connection: [replay_once(connection, e) for e in turn]
-
-    def job(_: int) -> Any:
-        return lambda _: worker.run()
-
-    for round_ in range(REPLAY_ROUNDS):
-        racers = [replayer((i + round_) % len(order)) for i in range(REPLAYERS)]
-        (got,) = _race_over_http(port, [*racers, job], 1)
-        assert all(s == 202 for answers in got[:-1] for s in answers), got
-        after = consistent(drained())
-        for event_id in order:  # replayed while delivered: sent again, once per replay at most
-            assert 1 <= after[event_id] - before[event_id] <= REPLAYERS, (round_, before, after)
-        before = after
-    mine = _delivery_log(port, "/v1/deliveries", signed_headers(who, b"", key=None))
-    assert mine == _delivery_log(port, replay, admin)  # the registrant reads the same log
-    print(
-        f"pushes: {len(order)} events, sent {sum(before.values())} times in all"
-        f" ({dict(before)}), {sum(accepted.values())} replays accepted"
-    )
