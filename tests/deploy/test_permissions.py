@@ -48,10 +48,13 @@ _RESTAMP = ("dynamodb:GetItem", "events", None)
 _POOL_REPAIR = ("dynamodb:Query", "customers", "by_pool")
 # an endpoint that answers 410 is disabled by the function that sent to it
 _GONE = ("dynamodb:PutItem", "endpoints", None)
+# a lapsed masked claim whose mask has customers: does one of them hold it
+# (a resolution that died before freeing the mask, decision 0013)
+_MASK_HOLDER = ("dynamodb:BatchGetItem", "customers", None)
 UNSEEN_BUT_NEEDED: dict[str, set[Use]] = {
     "event_deliveries": {_GONE},
     "api_handler": {_RESTAMP},
-    "expiry_sweep": {_REREAD, _RESTAMP},
+    "expiry_sweep": {_REREAD, _RESTAMP, _MASK_HOLDER},
     "monthly_reclaim": {_REREAD, _POOL_REPAIR},
 }
 
@@ -155,6 +158,8 @@ def run_every_job(api: Any, usage: Usage, clock: Any) -> None:
     walk_in = person(api, Role.CONSULTANT)
     r = api.register(channel, body(phone="13812345678", visit_at="2026-11-27T09:30:00+08:00"))
     api.register(agency, body(phone="13912345678", visit_at="2026-11-27T12:00:00+08:00"))
+    masked = {"name": "王先生", "phone_masked": "135****5678"}  # lapses unresolved (0013)
+    api.register(channel, {"customer": masked, "visit_at": "2026-11-27T09:30:00+08:00"})
     for _ in range(20):  # probing: the same phone again and again
         api.register(channel, body(phone="13812345678", visit_at="2026-11-27T09:30:00+08:00"))
     walk_in.post(
