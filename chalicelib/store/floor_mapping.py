@@ -10,8 +10,7 @@ from chalicelib.rules.claims import Source
 from chalicelib.rules.floor import Decision, Exemption, ExemptionKind, Form, Visit
 from chalicelib.rules.rotation import Assignment, Roster, Skip
 
-from .mapping import _record, _same_named, position
-from .models import (
+from .later_models import (
     AssignmentMap,
     DecisionMap,
     ExemptionMap,
@@ -20,6 +19,7 @@ from .models import (
     SkipMap,
     VisitItem,
 )
+from .mapping import _record, _same_named, position
 
 
 def visit_to_item(visit: Visit, version: int) -> VisitItem:
