@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import console as console_files
 from chalicelib.errors import Failed, not_found
 from chalicelib.http import answers
 
@@ -33,6 +32,9 @@ def console_asset(name: str) -> Response:
 
 
 def console_file(name: str) -> Response:
+    # imported at the console's first request, not by every cold start
+    from chalicelib import console as console_files  # noqa: PLC0415
+
     found = console_files.asset(name)
     if found is None:
         raise Failed(not_found("console file"))

@@ -11,7 +11,6 @@ from chalicelib.errors import FieldError, validation_error
 from chalicelib.http import advising, normalize_chalice_error, problem_response, retry_advice
 from chalicelib.observability import http_middleware, job_middleware
 from chalicelib.rules.staff import Role, Staff
-from chalicelib.services.people import staff
 from chalicelib.services.registration.registrations import WebhookRequest, check_json
 from chalicelib.settings import settings
 from chalicelib.store import store
@@ -115,6 +114,9 @@ def webhook_request() -> WebhookRequest:
 
 def staff_member(roles: frozenset[Role]) -> Staff:
     """The caller: 401 without a valid token, 403 when the role may not."""
+    # imported at the first staff route, not by every cold start (a registration's)
+    from chalicelib.services.people import staff  # noqa: PLC0415
+
     caller = staff.authenticate(store(), current().headers.get("authorization"))
     return staff.require(caller, roles)
 

@@ -14,8 +14,9 @@ from chalicelib.rules.claims import Claim
 from chalicelib.rules.records import AuditEntry, Event, Registration
 
 from .failures import is_condition_failure, unavailable_on_outage
+from .later_models import AppealItem
 from .mapping import audit_item, claim_to_map, event_item, position, registration_to_item
-from .models import AppealItem, RegistrationItem
+from .models import RegistrationItem
 from .versioned import save_versioned
 
 

@@ -18,8 +18,9 @@ from chalicelib.rules.deliveries import (
 from chalicelib.rules.records import Event
 
 from .failures import is_condition_failure, unavailable_on_outage
+from .later_models import AttemptMap, DeliveryItem, EndpointItem
 from .mapping import event_from_item
-from .models import AttemptMap, DeliveryItem, EndpointItem, EventItem
+from .models import EventItem
 from .versioned import save_versioned
 
 

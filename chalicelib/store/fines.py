@@ -6,8 +6,8 @@ from __future__ import annotations
 from chalicelib.rules.fines import Appeal, Fine, Kind, Status
 
 from .failures import unavailable_on_outage
+from .later_models import AppealMap, FineItem
 from .mapping import position
-from .models import AppealMap, FineItem
 from .versioned import save_versioned
 
 # statuses a manager has to act on: listed in the sparse "waiting" index

@@ -22,6 +22,8 @@ from chalicelib.rules.records import AuditEntry, Event
 from chalicelib.rules.rotation import Roster
 
 from .failures import unavailable_on_outage
+from .floor_mapping import roster_from_item, roster_to_item, visit_from_item, visit_to_item
+from .later_models import RosterItem, VisitItem
 from .mapping import (
     audit_from_item,
     audit_item,
@@ -30,19 +32,8 @@ from .mapping import (
     event_item,
     event_position,
     position,
-    roster_from_item,
-    roster_to_item,
-    visit_from_item,
-    visit_to_item,
 )
-from .models import (
-    AuditItem,
-    CustomerItem,
-    EventItem,
-    RegistrationItem,
-    RosterItem,
-    VisitItem,
-)
+from .models import AuditItem, CustomerItem, EventItem, RegistrationItem
 from .versioned import save_versioned
 
 

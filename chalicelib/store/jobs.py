@@ -17,8 +17,9 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.rules.claims import Customer
 
 from .failures import is_condition_failure, unavailable_on_outage
+from .later_models import JobItem
 from .mapping import customer_from_item, position
-from .models import CustomerItem, JobItem
+from .models import CustomerItem
 
 WATERMARK = "watermark"
 

@@ -6,10 +6,12 @@ idempotency answers) follows it and can be rewritten from it.
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
@@ -28,16 +30,10 @@ from chalicelib.rules.staff import Role, Staff
 
 from .ahead import AheadMethods
 from .answers import AnswerMethods
-from .appeals import AppealMethods
 from .counters import CounterMethods
 from .credentials import RegistrantCache
-from .deliveries import DeliveryMethods
 from .errors import StoreUnavailable, VersionConflict
 from .failures import is_condition_failure, unavailable_on_outage
-from .feed import FeedMethods
-from .fines import FineMethods
-from .floor import FloorMethods
-from .jobs import JobMethods
 from .mapping import (
     answer_item,
     audit_from_item,
@@ -66,19 +62,67 @@ from .models import (
 )
 from .sealing import is_sealed, sealed
 
+# The areas a registration does not use, as (module, mixin), in the Store's
+# method resolution order. Their modules, and the rules and models they bring
+# (chalicelib/rules/floor.py, fines.py, deliveries.py, ...), are imported at
+# the first use of any of their attributes, not by every cold start.
+LATER_AREAS: tuple[tuple[str, str], ...] = (
+    ("deliveries", "DeliveryMethods"),
+    ("floor", "FloorMethods"),
+    ("feed", "FeedMethods"),
+    ("jobs", "JobMethods"),
+    ("fines", "FineMethods"),
+    ("appeals", "AppealMethods"),
+)
 
-class Store(
-    AheadMethods,
-    AnswerMethods,
-    CounterMethods,
-    DeliveryMethods,
-    FloorMethods,
-    FeedMethods,
-    JobMethods,
-    FineMethods,
-    AppealMethods,
-    MaskMethods,
-):
+if TYPE_CHECKING:
+    from .appeals import AppealMethods
+    from .deliveries import DeliveryMethods
+    from .feed import FeedMethods
+    from .fines import FineMethods
+    from .floor import FloorMethods
+    from .jobs import JobMethods
+
+    class _LaterAreas(
+        DeliveryMethods, FloorMethods, FeedMethods, JobMethods, FineMethods, AppealMethods
+    ):
+        """What the type checker sees: the Store has every area's methods."""
+
+else:
+    _loading = threading.Lock()
+
+    def _load_later_areas() -> None:
+        """Make LATER_AREAS' mixins the bases of _LaterAreas (once): the Store's
+        method resolution order is then the one inheriting them directly gives."""
+        with _loading:
+            if _LaterAreas.__bases__ == (_NotYetLoaded,):
+                _LaterAreas.__bases__ = tuple(
+                    getattr(importlib.import_module(f"{__package__}.{module}"), mixin)
+                    for module, mixin in LATER_AREAS
+                )
+
+    class _LoadedOnFirstUse(type):
+        def __getattr__(cls, name: str) -> Any:  # Store.save_visit (tests patch the class)
+            if name.startswith("__"):
+                raise AttributeError(name)
+            _load_later_areas()
+            return type.__getattribute__(cls, name)  # AttributeError if no area has it
+
+    class _NotYetLoaded:
+        """_LaterAreas' base until the areas are loaded (a base class can
+        replace this one, not ``object``)."""
+
+    class _LaterAreas(_NotYetLoaded, metaclass=_LoadedOnFirstUse):
+        """Stands for LATER_AREAS' mixins until one of their names is first asked for."""
+
+        def __getattr__(self, name: str) -> Any:  # store.save_visit
+            if name.startswith("__"):
+                raise AttributeError(name)
+            _load_later_areas()
+            return object.__getattribute__(self, name)  # AttributeError if no area has it
+
+
+class Store(AheadMethods, AnswerMethods, CounterMethods, MaskMethods, _LaterAreas):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._registrants = RegistrantCache()

@@ -16,7 +16,7 @@ from chalicelib.services.delivery.sender import Sender
 from chalicelib.services.delivery.service import Deliveries
 from chalicelib.settings import SettingsError, settings
 from chalicelib.store import Store
-from chalicelib.store.models import DeliveryItem
+from chalicelib.store.later_models import DeliveryItem
 from infra.template import merge_template
 from tests.jobs.test_deliveries import (
     ADMIN,

@@ -35,11 +35,11 @@ from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.staff import Staff
 from chalicelib.services import audit
 from chalicelib.services.customers import Customers
+from chalicelib.services.floor.views import visit_view
 from chalicelib.services.floor.visits import change_visit, customer_unknown, visit_or_404
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.intake import MAX_BODY_BYTES, Id, Reason, validated
 from chalicelib.services.registration.registrations import customer_subject, protected_event
-from chalicelib.services.views import visit_view
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 from chalicelib.store.floor import DecisionReads, RecordAsRead

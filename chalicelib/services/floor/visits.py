@@ -35,6 +35,7 @@ from chalicelib.rules.staff import Role, Staff, reads_visit
 from chalicelib.services import audit
 from chalicelib.services.customers import Customers
 from chalicelib.services.fines.ledger import Fines
+from chalicelib.services.floor.views import visit_view
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.intake import (
     Id,
@@ -47,7 +48,6 @@ from chalicelib.services.registration.intake import (
 )
 from chalicelib.services.registration.registrations import valid_idempotency_key
 from chalicelib.services.registration.resolution import MaskResolution, Resolution
-from chalicelib.services.views import visit_view
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store
 
