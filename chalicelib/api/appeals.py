@@ -1,6 +1,6 @@
 """Appeals of a 判客 decision (申诉, decision 0012): a passed-over registrant
 files one signed, the sales manager for it with a bearer token; the site
-manager reads the queue and answers."""
+manager reads the queue and answers; the appellant reads its appeal back."""
 
 from __future__ import annotations
 
@@ -52,6 +52,15 @@ def file_appeal() -> Response:
 def appeal_queue() -> Response:
     staff_member(READERS)
     return json_response(appeals().queue(query()), 200)
+
+
+@hearings.route("/v1/appeals/{appeal_id}", methods=["GET"], content_types=ANY_TYPE)
+@answers
+def read_appeal(appeal_id: str) -> Response:
+    """The registrant that appealed, signed; another's appeal is 404."""
+    at = now()
+    caller = registrations().authenticate(webhook_request(), at)
+    return json_response(appeals().of_registrant(caller, appeal_id), 200)
 
 
 @hearings.route("/v1/appeals/{appeal_id}/decision", methods=["POST"], content_types=ANY_TYPE)

@@ -94,6 +94,13 @@ class AnswerMethods:
             if not is_condition_failure(exc):
                 raise
 
+    def save_answer(self, answer: StoredAnswer) -> None:
+        """The key's answer, in place of the reservation its request holds
+        (a plain put: only that request, or one that took the key over after
+        it died, gets here)."""
+        with unavailable_on_outage():
+            answer_item(answer).save()
+
     def get_answer(self, registrant_id: str, idempotency_key: str) -> StoredAnswer | None:
         with unavailable_on_outage():
             try:

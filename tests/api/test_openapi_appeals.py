@@ -4,16 +4,25 @@ response it declares is produced by a real request, and conforms."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib.rules.claims import Source
+from chalicelib.rules.records import StoredAnswer
 from chalicelib.rules.staff import Role
-from chalicelib.services.floor.appeals import Appeals
+from chalicelib.services.floor.appeals import Appeals, _File, _hash
 from chalicelib.services.registration.ratelimit import RateLimiter
-from tests.api.test_openapi import Case, Ctx, answered_as_declared, spec  # noqa: F401 (the fixture)
+from chalicelib.store import Store
+from tests.api.test_openapi import (  # noqa: F401 (spec: the fixture)
+    Case,
+    Ctx,
+    answered_as_declared,
+    boom,
+    fail_once,
+    spec,
+)
 from tests.api.test_openapi_floor import (
     DECISIONS,
     Route,
@@ -28,6 +37,7 @@ from tests.support import body, signed_headers
 
 APPEALS = "/v1/appeals"
 ANSWER = "/v1/appeals/{appeal_id}/decision"
+APPEAL = "/v1/appeals/{appeal_id}"
 POST, GET = "POST", "GET"
 PHONE = "13812345678"
 
@@ -121,6 +131,20 @@ def appeal_key_reused(ctx: Ctx) -> Any:
     return signed(ctx, claimant, {"phone": PHONE, "reason": "二"})
 
 
+def appeal_in_progress(ctx: Ctx) -> Any:
+    """A request with this key is still filing: its reservation, made now."""
+    claimant, _, _ = passed_over(ctx)
+    doc = {"phone": PHONE, "reason": "客户由我司带访"}
+    hashed = _hash(_File.model_validate_json(json.dumps(doc)).model_dump(mode="json"))
+    now = datetime.now(UTC)
+    ctx.api.store.reserve_answer(
+        StoredAnswer(claimant.registrant_id, "appeal-1", hashed, None, None, now), stale_before=now
+    )
+    r = signed(ctx, claimant, doc)
+    assert payload(r)["error"]["code"] == "IDEMPOTENCY_IN_PROGRESS"
+    return r
+
+
 def appeal_rate_limited(ctx: Ctx) -> Any:
     claimant, _, _ = passed_over(ctx)
     ctx.monkeypatch.setattr(RateLimiter, "retry_after", lambda self, caller, now: 3)
@@ -175,6 +199,57 @@ def answer_refused(ctx: Ctx) -> Any:
     return call(ctx, POST, target, Role.SITE_MANAGER, {"outcome": "reversed", "reason": "改判"})
 
 
+# GET /v1/appeals/{appeal_id}: the appellant, signed
+
+
+def mine(ctx: Ctx) -> tuple[Any, str]:
+    claimant, _, _ = passed_over(ctx)
+    r = signed(ctx, claimant, {"phone": PHONE, "reason": "客户由我司带访"})
+    assert r.status_code == 201, r.body
+    return claimant, APPEAL.replace("{appeal_id}", payload(r)["appeal_id"])
+
+
+def appeal_read(ctx: Ctx) -> list[Any]:
+    claimant, path = mine(ctx)
+    pending = ctx.api.get(claimant, path)
+    call(ctx, POST, f"{path}/decision", Role.SITE_MANAGER, {"outcome": "upheld", "reason": "在先"})
+    return [pending, ctx.api.get(claimant, path)]
+
+
+def appeal_read_bad_query(ctx: Ctx) -> Any:
+    claimant, path = mine(ctx)
+    return ctx.api.get(claimant, f"{path}?verbose=1")
+
+
+def appeal_read_unsigned(ctx: Ctx) -> Any:
+    claimant, path = mine(ctx)
+    return ctx.api.client.http.get(path, headers={"X-Registrant-Id": claimant.registrant_id})
+
+
+def appeal_read_not_yours(ctx: Ctx) -> list[Any]:
+    _, path = mine(ctx)
+    stranger = ctx.api.registrant(Source.CHANNEL)
+    return [ctx.api.get(stranger, path), ctx.api.get(stranger, "/v1/appeals/ap_nothing")]
+
+
+def appeal_read_rate_limited(ctx: Ctx) -> Any:
+    claimant, path = mine(ctx)
+    ctx.monkeypatch.setattr(RateLimiter, "retry_after", lambda self, caller, now: 3)
+    return ctx.api.get(claimant, path)
+
+
+def appeal_read_internal(ctx: Ctx) -> Any:
+    claimant, path = mine(ctx)
+    ctx.monkeypatch.setattr(Appeals, "of_registrant", boom)
+    return ctx.api.get(claimant, path)
+
+
+def appeal_read_unavailable(ctx: Ctx) -> Any:
+    claimant, path = mine(ctx)
+    fail_once(ctx, Store, "get_appeal")
+    return ctx.api.get(claimant, path)
+
+
 ROUTES = [
     Route(POST, APPEALS, Role.SALES_MANAGER, Role.CHANNEL_ASSISTANT, (Appeals, "file")),
     Route(GET, APPEALS, Role.SITE_MANAGER, Role.CONSULTANT, (Appeals, "queue")),
@@ -187,8 +262,16 @@ APPEAL_CASES = [
     Case(POST, APPEALS, 401, appeal_unauthenticated),
     Case(POST, APPEALS, 404, appeal_not_yours),
     Case(POST, APPEALS, 409, appeal_refused),
+    Case(POST, APPEALS, 409, appeal_in_progress),
     Case(POST, APPEALS, 422, appeal_key_reused),
     Case(POST, APPEALS, 429, appeal_rate_limited),
+    Case(GET, APPEAL, 200, appeal_read),
+    Case(GET, APPEAL, 400, appeal_read_bad_query),
+    Case(GET, APPEAL, 401, appeal_read_unsigned),
+    Case(GET, APPEAL, 404, appeal_read_not_yours),
+    Case(GET, APPEAL, 429, appeal_read_rate_limited),
+    Case(GET, APPEAL, 500, appeal_read_internal),
+    Case(GET, APPEAL, 503, appeal_read_unavailable),
     Case(GET, APPEALS, 200, queue_read),
     Case(GET, APPEALS, 400, queue_invalid),
     Case(POST, ANSWER, 200, answered),

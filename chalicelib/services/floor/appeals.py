@@ -15,7 +15,7 @@ import hashlib
 import json
 from contextlib import suppress
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -45,7 +45,7 @@ from chalicelib.rules.appeals import (
 from chalicelib.rules.claims import Claim, Customer
 from chalicelib.rules.floor import Decision, Visit
 from chalicelib.rules.phone import customer_key, mask_phone
-from chalicelib.rules.records import AuditEntry, Event, Registration
+from chalicelib.rules.records import AuditEntry, Event, Registrant, Registration, StoredAnswer
 from chalicelib.rules.refusals import Refusal
 from chalicelib.rules.staff import Staff
 from chalicelib.services import audit
@@ -53,7 +53,11 @@ from chalicelib.services.customers import Customers
 from chalicelib.services.floor.visits import change_visit, visit_or_404
 from chalicelib.services.ids import derived_id
 from chalicelib.services.registration.intake import Id, PhoneText, Reason, mobile, validated
-from chalicelib.services.registration.registrations import customer_subject, protected_event
+from chalicelib.services.registration.registrations import (
+    IN_PROGRESS_SECONDS,
+    customer_subject,
+    protected_event,
+)
 from chalicelib.services.views import local_iso
 from chalicelib.settings import Settings
 from chalicelib.store import Stale, Store, VersionConflict
@@ -100,15 +104,64 @@ class Appeals:
         """(the appeal as filed, created). A registrant's retry with the same
         key and body is answered as the first (created False)."""
         ask = validated(_StaffFile, raw) if staff else validated(_File, raw)
+        phone = mobile(ask.phone, "phone")  # bad input is answered before the key is taken
+        request_hash = _hash(ask.model_dump(mode="json"))
+        if idempotency_key is None:
+            return self._file(caller, ask, phone, request_hash, now, staff=staff)
+        return self._file_once(
+            caller, ask, phone, request_hash, now=now, idempotency_key=idempotency_key
+        )
+
+    def _file_once(
+        self,
+        caller: str,
+        ask: _File,
+        phone: str,
+        request_hash: str,
+        *,
+        now: datetime,
+        idempotency_key: str,
+    ) -> tuple[dict[str, Any], bool]:
+        """A registrant's filing takes its Idempotency-Key first, as a
+        registration does (store/answers.py): one key files at most one
+        appeal, whatever its body names. Another request holding the key is
+        answered 422 for another body, 409 while it is still filing, its
+        answer replayed once given. A refusal gives the key back (nothing
+        was filed under it: a retry is decided again)."""
+        pending = StoredAnswer(caller, idempotency_key, request_hash, None, None, now)
+        stale = now - timedelta(seconds=IN_PROGRESS_SECONDS)
+        held = self._store.reserve_answer(pending, stale_before=stale).held
+        if held is not None:
+            return _held(held, request_hash), False
+        try:
+            doc, created = self._file(
+                caller, ask, phone, request_hash, now, idempotency_key=idempotency_key
+            )
+        except (Failed, StoreUnavailable):
+            with suppress(StoreUnavailable):  # else it is free once stale
+                self._store.release_answer(pending)
+            raise
+        self._store.save_answer(replace(pending, body=json.dumps(doc, ensure_ascii=False)))
+        return doc, created
+
+    def _file(
+        self,
+        caller: str,
+        ask: _File,
+        phone: str,
+        request_hash: str,
+        now: datetime,
+        *,
+        staff: Staff | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
         claimant = ask.claimant_id if isinstance(ask, _StaffFile) else caller
-        phone = mobile(ask.phone, "phone")
         key = customer_key(phone, self._settings.phone_hmac_key)
         customer = self._store.get_customer(key) or Customer()
         if staff is None and not any(c.registrant_id == caller for c in customer.claims):
             raise Failed(not_found("decision"))  # not yours: learn nothing (API.md)
         visit, decision = self._decision(key, ask.decision_id)
         appeal_id = derived_id("ap", decision.decision_id, claimant)
-        request_hash = _hash(ask.model_dump(mode="json"))
         for _ in range(MAX_ATTEMPTS):
             existing = self._store.get_appeal(appeal_id)
             if existing is not None:
@@ -176,12 +229,7 @@ class Appeals:
         if same_caller and appeal.idempotency_key == idempotency_key:
             if appeal.request_hash == request_hash:
                 return self._filed_view(appeal, idempotency_key is None)
-            raise Failed(
-                Problem(
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "This Idempotency-Key was used with another request body.",
-                )
-            )
+            raise Failed(_key_reused())
         raise Failed(from_refusal(already_appealed()))
 
     def _refused(
@@ -395,6 +443,16 @@ class Appeals:
             "data": [self.view(a) for a in self._store.appeals_in_state(wanted)],
         }
 
+    def of_registrant(self, caller: Registrant, appeal_id: str) -> dict[str, Any]:
+        """The appellant reads its appeal back (whether it filed it or the
+        sales manager did for it): its state, and the answer once given.
+        Anyone else's is answered 404 like a missing one, and the holder is
+        never named (API.md)."""
+        appeal = self._get(appeal_id)
+        if appeal.claimant_id != caller.registrant_id:
+            raise Failed(not_found("appeal"))
+        return self.view(appeal, staff=False)
+
     def of_customer(self, key: str) -> list[dict[str, Any]]:
         """For the 判客 lookup: every appeal of the customer's decisions."""
         return [self.view(a) for a in self._store.appeals_of_customer(key)]
@@ -472,6 +530,29 @@ def _event(appeal: Appeal, kind: str, registrant_id: str, registration_id: str) 
         registration_id=registration_id,
         occurred_at=at,
         recorded_at=at,
+    )
+
+
+def _held(stored: StoredAnswer, request_hash: str) -> dict[str, Any]:
+    """The answer for a filing whose key another request holds."""
+    if stored.request_hash != request_hash:
+        raise Failed(_key_reused())
+    if stored.body is None:  # still filing
+        raise Failed(
+            Problem(
+                "IDEMPOTENCY_IN_PROGRESS",
+                "A request with this Idempotency-Key is still being processed.",
+                retry_after=1,
+            )
+        )
+    doc: dict[str, Any] = json.loads(stored.body)
+    return doc
+
+
+def _key_reused() -> Problem:
+    return Problem(
+        "IDEMPOTENCY_KEY_REUSED",
+        "This Idempotency-Key was used with another request body.",
     )
 
 
