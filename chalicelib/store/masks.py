@@ -34,6 +34,7 @@ class Mask:
     masked: MaskedClaim | None = None
     customers: frozenset[str] = frozenset()
     full_at: datetime | None = None
+    excluded: frozenset[str] = frozenset()  # not the held claim's customer
 
 
 class MaskMethods:
@@ -48,7 +49,8 @@ class MaskMethods:
 
     def note_full_registration(self, mask_key: str, customer_key: str, now: datetime) -> bool:
         """Before a full-number registration claims its customer: note it on
-        the mask, unless a masked claim holds the mask (False)."""
+        the mask, unless a masked claim holds the mask (False), one that 判客
+        found is not this customer's excepted."""
         item = MaskItem(mask_key=mask_key)
         try:
             with unavailable_on_outage():
@@ -58,7 +60,7 @@ class MaskMethods:
                         MaskItem.full_at.set(now),
                         MaskItem.updated_at.set(now),
                     ],
-                    condition=_free(now),
+                    condition=_free(now) | MaskItem.excluded.contains(customer_key),
                 )
         except UpdateError as exc:
             if not is_condition_failure(exc):
@@ -79,6 +81,7 @@ class MaskMethods:
                         MaskItem.held_until.set(masked.holds_until()),
                         MaskItem.resolved_to.remove(),
                         MaskItem.withdrawn.remove(),
+                        MaskItem.excluded.remove(),
                         MaskItem.version.add(1),
                         MaskItem.updated_at.set(now),
                         MaskItem.sweep_bucket.set(sweep_bucket(masked.holds_until())),
@@ -96,6 +99,14 @@ class MaskMethods:
         """A masked claim that found a live claim after holding the mask lets
         it go (it never held: its request is refused)."""
         self._end_hold(mask_key, registration_id, [MaskItem.withdrawn.set(True)], now)
+
+    def exclude_from_mask(
+        self, mask_key: str, registration_id: str, customer_key: str, now: datetime
+    ) -> None:
+        """判客 found this number is not the masked claim's customer."""
+        self._end_hold(
+            mask_key, registration_id, [MaskItem.excluded.add({customer_key})], now, ends=False
+        )
 
     def resolve_mask(
         self, mask_key: str, registration_id: str, customer_key: str, now: datetime
@@ -166,19 +177,28 @@ class MaskMethods:
                 raise
 
     def _end_hold(
-        self, mask_key: str, registration_id: str, actions: list[Any], now: datetime
+        self,
+        mask_key: str,
+        registration_id: str,
+        actions: list[Any],
+        now: datetime,
+        *,
+        ends: bool = True,
     ) -> None:
+        """``actions`` on the mask if ``registration_id``'s claim is still the
+        one it holds; with ``ends``, the hold ends too."""
+        if ends:
+            actions = [
+                *actions,
+                MaskItem.held_until.remove(),
+                MaskItem.sweep_bucket.remove(),
+                MaskItem.sweep_key.remove(),
+            ]
         item = MaskItem(mask_key=mask_key)
         try:
             with unavailable_on_outage():
                 item.update(
-                    actions=[
-                        *actions,
-                        MaskItem.held_until.remove(),
-                        MaskItem.sweep_bucket.remove(),
-                        MaskItem.sweep_key.remove(),
-                        MaskItem.updated_at.set(now),
-                    ],
+                    actions=[*actions, MaskItem.updated_at.set(now)],
                     condition=MaskItem.claim.registration_id == registration_id,
                 )
         except UpdateError as exc:
@@ -202,4 +222,9 @@ def _mask(item: MaskItem) -> Mask:
             resolved_to=item.resolved_to,
             withdrawn=bool(item.withdrawn),
         )
-    return Mask(masked=masked, customers=frozenset(item.customers or ()), full_at=item.full_at)
+    return Mask(
+        masked=masked,
+        customers=frozenset(item.customers or ()),
+        full_at=item.full_at,
+        excluded=frozenset(item.excluded or ()),
+    )

@@ -178,6 +178,9 @@ class MaskItem(Model):
     # customers registered by a matching full number, and when the last began
     customers = UnicodeSetAttribute(null=True)
     full_at = UTCDateTimeAttribute(null=True)
+    # numbers 判客 found are not the held claim's customer (its surname
+    # differs): they may be registered while it holds; cleared by a new hold
+    excluded = UnicodeSetAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     # the sweep's index: set with a hold, removed once it is resolved,
     # withdrawn, or its lapse recorded

@@ -260,3 +260,37 @@ def test_a_second_masked_registration_after_a_resolution_is_refused(api, clock):
     clock.shift(120)
     r = api.register(second, masked(visit_at="2026-11-27T10:01:00+08:00"))
     assert payload(r)["error"]["code"] == "MASKED_CLAIM_MATCH"
+
+
+def test_a_walk_in_sharing_the_mask_is_registered_once_judged_another_person(api, clock):
+    """The masked claim is 王's; 李, whose number shares the mask, is refused
+    until the front desk (or 判客) finds the surname differs; then 李's number,
+    and only it, may be registered while the masked claim keeps holding."""
+    floor = Floor(api)
+    holder, other = api.registrant(Source.CHANNEL), api.registrant(Source.CHANNEL)
+    rid = payload(api.register(holder, masked()))["registration_id"]
+    clock.shift(60)
+    li = body("138 0000 5678", "2026-11-27T10:00:00+08:00")
+    assert payload(api.register(other, li))["error"]["code"] == "MASKED_CLAIM_MATCH"
+    floor.arrive(phone="13800005678", name="李女士")
+    assert api.register(other, li).status_code == 201
+    wang = body("138 1111 5678", "2026-11-27T10:00:00+08:00")
+    assert payload(api.register(other, wang))["error"]["code"] == "MASKED_CLAIM_MATCH"
+    assert payload(api.get(holder, f"/v1/registrations/{rid}"))["status"] == "provisional"
+    lookup = payload(floor.assistant.post("/v1/customer-lookups", {"phone": "13800005678"}))
+    assert lookup["masked_claim"] is None
+    assert "masked_claim.not_this_customer" in [e["action"] for e in lookup["history"]]
+    waiting = payload(floor.assistant.post("/v1/customer-lookups", {"phone": "13811115678"}))
+    assert waiting["masked_claim"]["registration_id"] == rid
+
+
+def test_a_new_masked_hold_forgets_who_was_judged_another_person(api, clock):
+    floor = Floor(api)
+    a, b, c = (api.registrant(Source.CHANNEL) for _ in range(3))
+    api.register(a, masked())
+    floor.arrive(phone="13800005678", name="李女士")
+    clock.move_to("2026-11-28T10:00:00+08:00")  # a's hold lapses
+    assert api.register(b, masked(visit_at="2026-11-28T09:00:00+08:00")).status_code == 201
+    clock.shift(60)
+    li = body("138 0000 5678", "2026-11-28T10:00:00+08:00")
+    assert payload(api.register(c, li))["error"]["code"] == "MASKED_CLAIM_MATCH"

@@ -79,6 +79,17 @@ def test_resolving_frees_the_mask_and_names_the_customer(store):
     assert store.note_full_registration("m1", "k1", NOW)
 
 
+def test_an_excluded_number_may_be_noted_while_the_mask_is_held(store):
+    store.hold_mask("m1", masked(), NOW)
+    store.exclude_from_mask("m1", "rg_m1", "k2", NOW)
+    assert store.get_mask("m1").excluded == {"k2"}
+    assert store.get_mask("m1").masked.holds(NOW)
+    assert store.note_full_registration("m1", "k2", NOW)
+    assert not store.note_full_registration("m1", "k3", NOW)
+    store.hold_mask("m1", masked("rg_m2", NOW + HOLD), NOW + HOLD)
+    assert store.get_mask("m1").excluded == frozenset()
+
+
 def test_a_new_hold_after_a_withdrawal_is_not_withdrawn(store):
     store.hold_mask("m1", masked(), NOW)
     store.withdraw_mask("m1", "rg_m1", NOW)

@@ -50,9 +50,14 @@ class MaskResolution:
         self._customers = Customers(store, settings.policy)
 
     def pending(self, phone: str, now: datetime) -> MaskedClaim | None:
-        """The masked claim holding this number's mask, if any (for 判客)."""
-        masked = self._store.get_mask(self._mask_key(phone)).masked
-        return masked if masked is not None and masked.holds(now) else None
+        """The masked claim holding this number's mask, if any and if 判客
+        has not found it is another customer's (for 判客)."""
+        mask = self._store.get_mask(self._mask_key(phone))
+        masked = mask.masked
+        if masked is None or not masked.holds(now):
+            return None
+        excluded = customer_key(phone, self._settings.phone_hmac_key) in mask.excluded
+        return None if excluded else masked
 
     def resolve(self, phone: str, name: str, actor: str, now: datetime) -> Resolution:
         """Resolve the masked claim holding the number's mask to this
@@ -61,9 +66,23 @@ class MaskResolution:
         masked = self._store.get_mask(mask_key).masked
         if masked is None or not masked.holds(now):
             return Resolution("none")
-        if surname_of(name) != masked.surname:
-            return Resolution("surname_differs", masked.claim)
         key = customer_key(phone, self._settings.phone_hmac_key)
+        if surname_of(name) != masked.surname:
+            # another person who shares the mask: this number may be
+            # registered while the masked claim holds (R-DUP-1 is about one
+            # customer); the claim itself keeps holding for its own customer
+            self._store.exclude_from_mask(mask_key, masked.claim.registration_id, key, now)
+            entry = _entry(
+                masked.claim,
+                key,
+                actor,
+                now,
+                "masked_claim.not_this_customer",
+                refusal=None,
+                detail="the surname differs: another person sharing the mask",
+            )
+            self._store.append_audit(entry, once=True)
+            return Resolution("surname_differs", masked.claim)
         # first, so that the sweep finds the claim on this customer if this
         # resolution dies before it lets the mask go
         self._store.note_customer(mask_key, key)
