@@ -278,10 +278,16 @@ def test_a_walk_in_sharing_the_mask_is_registered_once_judged_another_person(api
     assert payload(api.register(other, wang))["error"]["code"] == "MASKED_CLAIM_MATCH"
     assert payload(api.get(holder, f"/v1/registrations/{rid}"))["status"] == "provisional"
     lookup = payload(floor.assistant.post("/v1/customer-lookups", {"phone": "13800005678"}))
-    assert lookup["masked_claim"] is None
+    assert (lookup["masked_claim"]["registration_id"], lookup["masked_claim"]["excluded"]) == (
+        rid,
+        True,
+    )
     assert "masked_claim.not_this_customer" in [e["action"] for e in lookup["history"]]
     waiting = payload(floor.assistant.post("/v1/customer-lookups", {"phone": "13811115678"}))
-    assert waiting["masked_claim"]["registration_id"] == rid
+    assert (waiting["masked_claim"]["registration_id"], waiting["masked_claim"]["excluded"]) == (
+        rid,
+        False,
+    )
 
 
 def test_a_new_masked_hold_forgets_who_was_judged_another_person(api, clock):

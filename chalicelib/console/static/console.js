@@ -141,6 +141,7 @@
     "registration.protected": "分销到访确认，开始保护",
     "registration.lapsed": "临时保护失效",
     "registration.resolved": "隐号报备匹配成功",
+    "masked_claim.not_this_customer": "姓氏不符：不是隐号报备的客户",
     "registration.converted": "成交",
     "protection.ending_soon": "保护即将到期",
     "protection.ended": "保护到期",
@@ -860,7 +861,7 @@
     ], "匹配隐号报备", async (data) => {
       const name = trim(data, "name");
       if (!name) throw new Missing("name", "请填写到访客户的姓名。");
-      const text = `客户 ${customer.phone_masked}（${name}）将与 ${holder}（${kind}）的隐号报备核对姓氏：相符时该报备成为这位客户的报备，开始保护，不能撤销；不符时不做任何改动。`;
+      const text = `客户 ${customer.phone_masked}（${name}）将与 ${holder}（${kind}）的隐号报备核对姓氏：相符时该报备成为这位客户的报备，开始保护，不能撤销；不符时这位客户视为尾号相同的另一位，可以正常报备。`;
       if (!(await confirmAction("匹配隐号报备？", text, "确认匹配"))) return;
       const done = await post("v1/masked-claims/resolutions", { phone, name });
       const refusal = done.refusal;
@@ -876,7 +877,7 @@
         const line = done.outcome === "resolved" && c
           ? `${c.holder_name || c.holder_id}（${KINDS[c.kind] || "报备方"}）· ${CLAIM_STATES[c.status] || "有效"}${c.ordinal ? ` · 第 ${c.ordinal} 次推荐` : ""} · 保护至 ${when(c.until)}`
           : done.outcome === "surname_differs"
-            ? `“${name}”与登记姓氏“${m.surname}”不同，没有任何改动；该报备继续保留至 ${when(m.until)}。`
+            ? `“${name}”与登记姓氏“${m.surname}”不同：这位客户是尾号相同的另一位，可以正常报备；该隐号报备继续为其客户保留至 ${when(m.until)}。`
             : null;
         notify(tone, title, line);
       }

@@ -43,7 +43,8 @@ class Lookups:
         live = customer.live_claim(now)
         pending = MaskResolution(self._store, self._settings).pending(phone, now)
         if caller.role is Role.FRONT_DESK:
-            return self._front_desk(customer, live, pending)
+            waiting = pending is not None and not pending[1]
+            return self._front_desk(customer, live, waiting)
         return {
             "phone_masked": mask_phone(phone),
             "known": bool(customer.claims),
@@ -67,20 +68,21 @@ class Lookups:
             "appeals": Appeals(self._store, self._settings).of_customer(key),
             # a masked registration whose mask this number matches, waiting for
             # the visit to resolve it (decision 0013)
-            "masked_claim": self._masked(pending, now) if pending else None,
+            "masked_claim": self._masked(*pending, now) if pending else None,
         }
 
     def claim_view(self, claim: Claim, now: datetime) -> dict[str, Any]:
         return self._claim(claim, now, named=True)
 
-    def _masked(self, masked: MaskedClaim, now: datetime) -> dict[str, Any]:
-        return {**self._claim(masked.claim, now, named=True), "surname": masked.surname}
+    def _masked(self, masked: MaskedClaim, excluded: bool, now: datetime) -> dict[str, Any]:
+        """``excluded``: a differing surname found this number is another
+        person's; it may be registered while the masked claim holds."""
+        view = self._claim(masked.claim, now, named=True)
+        return {**view, "surname": masked.surname, "excluded": excluded}
 
-    def _front_desk(
-        self, customer: Customer, live: Claim | None, pending: MaskedClaim | None
-    ) -> dict[str, Any]:
+    def _front_desk(self, customer: Customer, live: Claim | None, waiting: bool) -> dict[str, Any]:
         """Known or not, and whom to call: nothing about who holds the claim."""
-        if live is None and pending is not None:
+        if live is None and waiting:
             return {"known": True, "call": "channel_assistant", "consultant": None}
         if live is None:
             return {

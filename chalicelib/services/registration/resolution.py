@@ -49,15 +49,14 @@ class MaskResolution:
         self._policy = settings.policy
         self._customers = Customers(store, settings.policy)
 
-    def pending(self, phone: str, now: datetime) -> MaskedClaim | None:
-        """The masked claim holding this number's mask, if any and if 判客
-        has not found it is another customer's (for 判客)."""
+    def pending(self, phone: str, now: datetime) -> tuple[MaskedClaim, bool] | None:
+        """The masked claim holding this number's mask, if any (for 判客), and
+        whether a differing surname already excluded this number from it."""
         mask = self._store.get_mask(self._mask_key(phone))
         masked = mask.masked
         if masked is None or not masked.holds(now):
             return None
-        excluded = customer_key(phone, self._settings.phone_hmac_key) in mask.excluded
-        return None if excluded else masked
+        return masked, customer_key(phone, self._settings.phone_hmac_key) in mask.excluded
 
     def resolve(self, phone: str, name: str, actor: str, now: datetime) -> Resolution:
         """Resolve the masked claim holding the number's mask to this
