@@ -43,6 +43,7 @@ KEYED_ROUTES = frozenset(
         ("POST", "/v1/registrations"),
         ("POST", "/v1/consultant-registrations"),
         ("POST", "/v1/visits"),
+        ("POST", "/v1/appeals"),  # a registrant's filing reserves its key (decision 0012)
     }
 )
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.rules.claims import Claim, Customer
 from chalicelib.rules.masked import MaskedClaim
@@ -170,7 +171,7 @@ class MaskMethods:
             with unavailable_on_outage():
                 item.update(
                     actions=[MaskItem.sweep_bucket.remove(), MaskItem.sweep_key.remove()],
-                    condition=MaskItem.claim.registration_id == registration_id,
+                    condition=_claim_is(registration_id),
                 )
         except UpdateError as exc:
             if not is_condition_failure(exc):
@@ -199,12 +200,18 @@ class MaskMethods:
             with unavailable_on_outage():
                 item.update(
                     actions=[*actions, MaskItem.updated_at.set(now)],
-                    condition=MaskItem.claim.registration_id == registration_id,
+                    condition=_claim_is(registration_id),
                 )
         except UpdateError as exc:
             if not is_condition_failure(exc):
                 raise
             # another masked claim holds the mask since: this one's hold is over
+
+
+def _claim_is(registration_id: str) -> Condition:
+    """The mask's latest masked claim is still ``registration_id``'s."""
+    # a map's attribute compares to a Condition (PynamoDB's stubs say bool)
+    return cast(Condition, MaskItem.claim.registration_id == registration_id)
 
 
 def _free(now: datetime) -> Any:

@@ -135,6 +135,20 @@ def test_a_503_on_a_keyed_post_says_retry_with_the_same_key(api, throttle, monke
     assert "Idempotency-Key" not in unkeyed
 
 
+def test_a_503_on_a_registrants_appeal_says_retry_with_the_same_key(api, throttle):
+    """An appeal filed by a registrant reserves its key first (decision 0012)."""
+    import json
+
+    from tests.support import signed_headers
+
+    channel = api.registrant(Source.CHANNEL)
+    raw = json.dumps({"phone": "13812345678", "reason": "我们先带看"}).encode()
+    throttle("PutItem")
+    headers = signed_headers(channel, raw, key="appeal-1")
+    said = _said(api.client.http.post("/v1/appeals", headers=headers, body=raw))
+    assert "Retry with the same Idempotency-Key" in said
+
+
 def test_retry_advice_by_method_and_key():
     assert retry_advice("GET", keyed=False) is Retry.READ
     assert retry_advice("GET", keyed=True) is Retry.READ

@@ -199,6 +199,7 @@ class Registrations:
             check_json(req)
             key = required_key(idempotency_key)
             body = parse_staff_registration(req.body)
+            assert body.phone is not None  # a consultant's body has the full number
             broker = body.broker
             attempt = _Attempt(
                 consultant.staff_id,
@@ -289,6 +290,8 @@ class Registrations:
         are of a new customer, so first assume one and let the conditional
         write say otherwise); commit with one conditional write; on a lost
         race, decide again against what won."""
+        phone = attempt.body.phone
+        assert phone is not None  # a masked registration is decided on its mask
         read = customer is not None
         current = customer or Customer()
         noted = False
@@ -309,7 +312,7 @@ class Registrations:
             try:
                 self._customers.commit(
                     attempt.customer_key,
-                    attempt.body.phone,
+                    phone,
                     registered(current, outcome, attempt.body.visit_at),
                     now,
                 )
