@@ -27,6 +27,7 @@ SIGNED = {
     ("GET", "/v1/registrations"),
     ("GET", "/v1/registrations/{registration_id}"),
     ("GET", "/v1/events"),
+    ("GET", "/v1/appeals/{appeal_id}"),
 }
 # a body of the right shape for each writing route; the corpus spoils it
 BASES: dict[tuple[str, str], dict[str, Any]] = {
@@ -46,6 +47,7 @@ BASES: dict[tuple[str, str], dict[str, Any]] = {
         "reason": "系统故障",
     },
     ("POST", "/v1/customer-lookups"): {"phone": PHONE},
+    ("POST", "/v1/masked-claims/resolutions"): {"phone": PHONE, "name": "王先生"},
     ("POST", "/v1/visits"): {"party_size": 2, "greeted": True, "phone": PHONE},
     ("POST", "/v1/visits/{visit_id}/departure"): {},
     ("POST", "/v1/visits/{visit_id}/decisions"): {"registration_id": "rg_x"},
