@@ -50,6 +50,9 @@ class Appeal:
     new_registration_id: str | None = None  # the appellant's claim, on a reversal
     idempotency_key: str | None = None
     request_hash: str | None = None
+    # the feed position of its answer's events when a retry wrote them after
+    # the feed's settle delay (ahead of every cursor handed out meanwhile)
+    events_at: datetime | None = None
     version: int | None = None  # None: not yet stored
 
     @property

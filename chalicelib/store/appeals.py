@@ -103,6 +103,7 @@ def _item(a: Appeal, version: int) -> AppealItem:
         new_registration_id=a.new_registration_id,
         idempotency_key=a.idempotency_key,
         request_hash=a.request_hash,
+        events_at=a.events_at,
         filed=position(a.filed_at, a.appeal_id),
     )
 
@@ -129,5 +130,6 @@ def _appeal(i: AppealItem) -> Appeal:
         new_registration_id=i.new_registration_id,
         idempotency_key=i.idempotency_key,
         request_hash=i.request_hash,
+        events_at=i.events_at,
         version=int(i.version),
     )

@@ -117,6 +117,10 @@ class FeedMethods:
         stored: datetime | None = getattr(found, attribute.attr_name)
         return stored or now
 
+    def has_event(self, event: Event) -> bool:
+        """The event is in its registrant's feed at its position."""
+        return self._has_event(event)
+
     def _has_event(self, event: Event) -> bool:
         with unavailable_on_outage():
             try:

@@ -335,6 +335,7 @@ class AppealItem(Model):
     new_registration_id = UnicodeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)
     request_hash = UnicodeAttribute(null=True)
+    events_at = UTCDateTimeAttribute(null=True)
     filed = UnicodeAttribute()
     by_state = AppealsByState()
     by_customer = AppealsByCustomer()

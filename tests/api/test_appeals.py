@@ -218,3 +218,42 @@ def test_an_unknown_state_in_the_queue_is_a_validation_error(floor):
     r = floor.site_manager.get("/v1/appeals?state=maybe")
     assert r.status_code == 400
     assert json.loads(r.body)["error"]["fields"][0]["field"] == "state"
+
+
+@pytest.mark.parametrize("outcome", ["reversed", "upheld"])
+def test_an_answer_finished_late_puts_its_events_ahead_of_every_cursor(
+    api, floor, passed_over, clock, monkeypatch, outcome
+):
+    """The answer's records failed; the site manager sends it again two minutes
+    later, past the feed's settle delay. A registrant that polled meanwhile
+    (its cursor at the end of its feed) still receives the answer's events."""
+    from chalicelib.errors import StoreUnavailable
+    from chalicelib.store import Store
+
+    claimant = passed_over["claimant"]
+    filed = payload(appeal(api, claimant, {"phone": PHONE, "reason": "客户由我司带访"}))
+    clock.shift(timedelta(minutes=1))
+    before = payload(api.get(claimant, "/v1/events"))
+    cursor = before["next_cursor"]
+    path = f"/v1/appeals/{filed['appeal_id']}/decision"
+    doc = {"outcome": outcome, "reason": "核实"}
+
+    def fails(*args, **kwargs):
+        raise StoreUnavailable("the records could not be written")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "save_reversal_records", fails)
+        assert floor.site_manager.post(path, doc).status_code == 503
+    clock.shift(timedelta(seconds=10))  # the claimant's feed moves on meanwhile
+    other = body(phone="13900001111", visit_at="2027-01-27T09:30:00+08:00")
+    assert api.register(claimant, other).status_code == 201
+    clock.shift(timedelta(minutes=1))
+    polled = payload(api.get(claimant, f"/v1/events?cursor={cursor}"))
+    assert [e["type"] for e in polled["data"]] == ["registration.protected"]
+    cursor = polled["next_cursor"]  # past the answer's time
+    clock.shift(timedelta(minutes=1))
+    assert floor.site_manager.post(path, doc).status_code == 200
+    assert floor.site_manager.post(path, doc).status_code == 200  # again: once in the feed
+    clock.shift(timedelta(minutes=1))
+    after = payload(api.get(claimant, f"/v1/events?cursor={cursor}"))["data"]
+    assert [e["type"] for e in after].count(f"appeal.{outcome}") == 1

@@ -254,7 +254,7 @@ class Appeals:
         ask = validated(_Answer, raw)
         appeal = self._take(manager, appeal_id, ask.outcome, ask.reason, now)
         if appeal.state in (AppealState.UPHELD,):
-            self._upheld_records(appeal)
+            self._upheld_records(appeal, now)
         else:
             appeal = self._reverse(appeal, now)
         return self.view(appeal)
@@ -278,12 +278,13 @@ class Appeals:
                 continue
         raise StoreUnavailable("too much contention on one appeal")
 
-    def _upheld_records(self, appeal: Appeal) -> None:
+    def _upheld_records(self, appeal: Appeal, now: datetime) -> None:
         at = appeal.answered_at
         assert at is not None and appeal.answered_by is not None
         event = _event(appeal, "appeal.upheld", appeal.claimant_id, appeal.claimant_registration_id)
         entry = self._entry(appeal, "appeal.upheld", appeal.claimant_registration_id)
-        self._store.save_reversal_records(None, [event], [entry], None)
+        events = self._in_feed_order(appeal, [event], now)
+        self._store.save_reversal_records(None, events, [entry], None)
         count("AppealAnswered", outcome="upheld")
 
     def _reverse(self, appeal: Appeal, now: datetime) -> Appeal:
@@ -399,8 +400,37 @@ class Appeals:
         if protected is not None and moved.protection and now < moved.protection.ends_at:
             events.append(protected)
         entries = [self._entry(appeal, "appeal.reversed", moved.registration_id)]
+        events = self._in_feed_order(appeal, events, now)
         self._store.save_reversal_records(registration, events, entries, overturned)
         count("AppealAnswered", outcome="reversed")
+
+    def _in_feed_order(self, appeal: Appeal, events: list[Event], now: datetime) -> list[Event]:
+        """The answer's events at the answer's time, unless a retry writes
+        them after the feed's settle delay: then at one later position, kept
+        on the appeal (the first retry to write it wins), ahead of every
+        cursor handed out meanwhile (as store/feed.py does for registrations)."""
+        at = appeal.answered_at
+        assert at is not None
+        settle = timedelta(seconds=self._settings.event_settle_seconds)
+        late = appeal.events_at
+        if late is None and now - at > settle:
+            if all(self._store.has_event(e) for e in events):
+                return events  # written in time by the first attempt
+            late = self._stamp_events(appeal, now)
+        return [replace(e, recorded_at=late) for e in events] if late else events
+
+    def _stamp_events(self, appeal: Appeal, now: datetime) -> datetime:
+        for _ in range(MAX_ATTEMPTS):
+            if appeal.events_at is not None:
+                return appeal.events_at
+            try:
+                self._store.save_appeal(replace(appeal, events_at=now))
+                return now
+            except Stale:
+                found = self._store.get_appeal(appeal.appeal_id)
+                assert found is not None  # appeals are never deleted
+                appeal = found
+        raise StoreUnavailable("too much contention on one appeal")
 
     def _settle(self, appeal: Appeal) -> Appeal:
         for _ in range(MAX_ATTEMPTS):
