@@ -23,7 +23,7 @@ from chalicelib.rules.claims import Claim, Customer
 from chalicelib.rules.masked import MaskedClaim
 
 from .failures import is_condition_failure, unavailable_on_outage
-from .mapping import claim_from_map, claim_to_map, customer_from_item, position, sweep_bucket
+from .mapping import claim_from_map, claim_to_map, customer_from_item, position, reclaim_bucket
 from .models import CustomerItem, MaskItem, RegistrationItem
 
 
@@ -85,7 +85,7 @@ class MaskMethods:
                         MaskItem.excluded.remove(),
                         MaskItem.version.add(1),
                         MaskItem.updated_at.set(now),
-                        MaskItem.sweep_bucket.set(sweep_bucket(masked.holds_until())),
+                        MaskItem.sweep_bucket.set(reclaim_bucket(masked.holds_until())),
                         MaskItem.sweep_key.set(position(masked.holds_until(), mask_key)),
                     ],
                     condition=_free(now),
@@ -157,7 +157,7 @@ class MaskMethods:
         return {i.customer_key: customer_from_item(i) for i in found if i is not None}
 
     def masks_due_for_sweep(self, bucket: str, until: datetime) -> Iterator[tuple[str, Mask]]:
-        """Masks whose hold, ending in this UTC hour bucket, ended by ``until``
+        """Masks whose hold, ending on this UTC day, ended by ``until``
         and has not been seen to end yet."""
         with unavailable_on_outage():
             condition = MaskItem.sweep_key <= position(until, "~")

@@ -155,7 +155,8 @@ class MasksBySweep(GlobalSecondaryIndex):  # type: ignore[type-arg]
         index_name = "by_sweep"
         projection = AllProjection()
 
-    sweep_bucket = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH (UTC) of its end
+    # YYYY-MM-DD (UTC) of its end: masks are few, a day's lapses one partition
+    sweep_bucket = UnicodeAttribute(hash_key=True)
     sweep_key = UnicodeAttribute(range_key=True)  # <ms>#<mask key>
 
 

@@ -87,8 +87,9 @@ class Sweep:
             for key, customer in self._store.due_for_sweep(bucket, now):
                 counts["read"] += 1
                 self._sweep(key, customer, now, counts)
-            # 隐号报备 (0013): masked claims whose hold ended unresolved
-            lapsed = self._masks.record_lapses(bucket, now)
+        # 隐号报备 (0013): masked claims whose hold ended unresolved (by UTC day)
+        for utc_day in day_buckets(since, now):
+            lapsed = self._masks.record_lapses(utc_day, now)
             if lapsed:
                 counts["masked_lapsed"] += lapsed
         # R-FINE-4: forms overdue since the last run, proposed to a manager

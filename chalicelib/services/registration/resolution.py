@@ -111,7 +111,7 @@ class MaskResolution:
 
     def record_lapses(self, bucket: str, now: datetime) -> int:
         """The sweep: ``registration.lapsed`` for each masked claim whose hold
-        ended in this UTC hour bucket unresolved, once. A hold that ended in
+        ended on this UTC day unresolved, once. A hold that ended in
         the last minute waits for the next run (a resolution begun just before
         its end may still be finishing), as does one whose mask turns out to
         be resolved: a resolution that died before letting the mask go is
