@@ -27,22 +27,18 @@ from datetime import datetime, timedelta
 
 from .claims import Claim, Customer, Period, Source
 from .localtime import add_local_days
+from .phone import without_country_code
 from .policy import Policy
 from .refusals import Refusal, recommendation_limit
 from .registration import protection_days
 
 _MASK = re.compile(r"(1[3-9][0-9])\*{4}([0-9]{4})")
-_SEPARATORS = re.compile(r"[ \-]")
 
 
 def normalize_mask(raw: str) -> str | None:
     """``138****5678``, or None when ``raw`` is not a mainland mobile's mask
     (spaces, dashes and a +86/86 prefix allowed, like a full number)."""
-    compact = _SEPARATORS.sub("", raw)
-    if compact.startswith("+86"):
-        compact = compact[3:]
-    elif compact.startswith("86") and len(compact) == 13:
-        compact = compact[2:]
+    compact = without_country_code(raw)
     return compact if _MASK.fullmatch(compact) else None
 
 

@@ -16,12 +16,19 @@ def normalize_phone(raw: str) -> str | None:
     Accepts ``+86``/``86`` prefixes, spaces and dashes; only ASCII digits
     (full-width or other scripts' digits are refused, not folded).
     """
+    compact = without_country_code(raw)
+    return compact if _MOBILE.fullmatch(compact) else None
+
+
+def without_country_code(raw: str) -> str:
+    """``raw`` without spaces, dashes and a ``+86``/``86`` prefix (a full
+    number's or a mask's: both are 11 characters once it is gone)."""
     compact = _SEPARATORS.sub("", raw)
     if compact.startswith("+86"):
-        compact = compact[3:]
-    elif compact.startswith("86") and len(compact) == 13:
-        compact = compact[2:]
-    return compact if _MOBILE.fullmatch(compact) else None
+        return compact[3:]
+    if compact.startswith("86") and len(compact) == 13:
+        return compact[2:]
+    return compact
 
 
 def mask_phone(phone: str) -> str:

@@ -21,14 +21,14 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.observability import count, logger
 from chalicelib.rules.claims import Customer
 from chalicelib.rules.reclaim import reclaimed
-from chalicelib.rules.records import AuditEntry, Event
+from chalicelib.rules.records import AuditEntry
 from chalicelib.rules.sweep import Due, Notice, due_between
 from chalicelib.services import tallies
 from chalicelib.services.customers import Customers
 from chalicelib.services.fines.ledger import Fines, days_ended
 from chalicelib.services.ids import derived_id, new_id
 from chalicelib.services.registration.registrations import customer_subject
-from chalicelib.services.registration.resolution import MaskResolution
+from chalicelib.services.registration.resolution import MaskResolution, publish_notice
 from chalicelib.settings import Settings
 from chalicelib.store import Store, VersionConflict
 
@@ -133,18 +133,9 @@ class Sweep:
 
     def _publish(self, due: Due, now: datetime) -> bool:
         claim = due.claim
-
-        def event_at(recorded_at: datetime) -> Event:
-            return Event(
-                event_id=derived_id("ev", claim.registration_id, due.notice.value),
-                type=due.notice.value,
-                registrant_id=claim.registrant_id,
-                registration_id=claim.registration_id,
-                occurred_at=due.at,
-                recorded_at=recorded_at,
-            )
-
-        published = self._store.publish(claim, due.notice.value, event_at, now, self._settle)
+        published = publish_notice(
+            self._store, claim, due.notice.value, due.at, now, settle=self._settle
+        )
         if published:
             count("EventPublished", type=due.notice.value)
         else:

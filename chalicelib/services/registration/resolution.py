@@ -19,6 +19,7 @@ from chalicelib.rules.masked import MaskedClaim, resolved_claim, surname_of
 from chalicelib.rules.phone import customer_key, mask_phone
 from chalicelib.rules.records import AuditEntry, Event
 from chalicelib.rules.refusals import Refusal
+from chalicelib.services import audit
 from chalicelib.services.customers import Customers
 from chalicelib.services.ids import derived_id
 from chalicelib.services.registration.registrations import FEED_SOURCES, customer_subject
@@ -220,17 +221,16 @@ def _entry(
     refusal: Refusal | None,
     detail: str,
 ) -> AuditEntry:
-    return AuditEntry(
-        subject=customer_subject(key),
-        entry_id=derived_id("au", claim.registration_id, action),
-        at=now,
-        action=action,
-        actor=actor,
-        request_id=logger.get_correlation_id(),
+    return audit.entry(
+        customer_subject(key),
+        action,
+        now,
+        actor,
         rule=refusal.rule if refusal else "R-DUP-1",
         code=refusal.code if refusal else None,
         registration_id=claim.registration_id,
         detail=detail,
+        entry_id=derived_id("au", claim.registration_id, action),
     )
 
 
