@@ -326,8 +326,6 @@ class Registrations:
     def _note_on_mask(self, attempt: _Attempt, now: datetime) -> bool:
         """Before claiming the customer: note the claim on its number's mask,
         unless a masked claim holds the mask (decision 0013)."""
-        phone = attempt.body.phone
-        assert phone is not None
         mask_key = self._mask_key(attempt.body)
         return self._store.note_full_registration(mask_key, attempt.customer_key, now)
 

@@ -30,7 +30,8 @@ from chalicelib.store import Store
 @dataclass(frozen=True)
 class Resolution:
     """What a resolution did: ``resolved``, ``refused`` (by ``refusal``: the
-    masked registration lapsed), ``surname_differs`` (nothing changed) or
+    masked registration lapsed), ``surname_differs`` (another person sharing
+    the mask: this number is excluded from the hold, nothing else changed) or
     ``none`` (no masked claim holds the number's mask)."""
 
     outcome: str
